@@ -1,0 +1,498 @@
+/**
+ * Lua scripts of the Redis store. Every script takes the key prefix as ARGV[1] and the current time
+ * (from the Effect Clock) as an argument; none reads Redis TIME. KEYS[1] is one key of the operation,
+ * so a cluster routes the call to the slot of the prefix's hash tag (all keys share it).
+ *
+ * Keys (all under the prefix): task:<id> (hash), index (zset by seq), seq, q:<pool> and
+ * q:<pool>:i:<instance> (zsets by seq), delayed:<pool> (zset by ready time), leases:<pool> (zset by lease
+ * expiry), running:<instance> (set), running_since (zset by start), expiry (zset by expiry time),
+ * dlq:<pool> (zset by failure time), idem:<key>, circuit:<instance> (hash), circuit:events (list),
+ * durations:<pool> (list), lastAssigned (hash), assignSeq.
+ */
+import * as Redis from "../Redis.js"
+
+const prelude = `
+local P = ARGV[1]
+local function tkey(id) return P .. 'task:' .. id end
+local function qkey(pool, inst)
+  if inst and inst ~= '' then return P .. 'q:' .. pool .. ':i:' .. inst end
+  return P .. 'q:' .. pool
+end
+local function cget(inst)
+  local v = redis.call('HMGET', P .. 'circuit:' .. inst, 'state', 'failures', 'retryAt', 'probe', 'probeUntil', 'changedAt')
+  local c = { state = v[1] or 'closed', failures = tonumber(v[2]) or 0 }
+  c.retryAt = tonumber(v[3])
+  if v[4] then c.probe = v[4] end
+  c.probeUntil = tonumber(v[5])
+  c.changedAt = tonumber(v[6])
+  return c
+end
+local function cset(inst, c)
+  local k = P .. 'circuit:' .. inst
+  redis.call('DEL', k)
+  local a = { 'state', c.state, 'failures', c.failures }
+  if c.retryAt then a[#a + 1] = 'retryAt'; a[#a + 1] = c.retryAt end
+  if c.probe then a[#a + 1] = 'probe'; a[#a + 1] = c.probe end
+  if c.probeUntil then a[#a + 1] = 'probeUntil'; a[#a + 1] = c.probeUntil end
+  if c.changedAt then a[#a + 1] = 'changedAt'; a[#a + 1] = c.changedAt end
+  redis.call('HSET', k, unpack(a))
+end
+local function cevent(inst, from, to, now, reason)
+  redis.call('LPUSH', P .. 'circuit:events', cjson.encode({ instanceId = inst, from = from, to = to, at = now, reason = reason }))
+  redis.call('LTRIM', P .. 'circuit:events', 0, 999)
+end
+local function admits(c, now)
+  if c.state == 'closed' then return 'yes' end
+  if c.state == 'open' then
+    if c.retryAt and now >= c.retryAt then return 'probe' end
+    return 'no'
+  end
+  if (not c.probeUntil) or now >= c.probeUntil then return 'probe' end
+  return 'no'
+end
+local function crecord(inst, outcome, taskId, now, threshold, cooldown)
+  if not inst then return end
+  local c = cget(inst)
+  if c.state == 'open' then return end
+  if c.state == 'half_open' then
+    if (not taskId) or taskId ~= c.probe then return end
+    if outcome == 'success' then
+      cset(inst, { state = 'closed', failures = 0, changedAt = now })
+      cevent(inst, 'half_open', 'closed', now, 'probe succeeded')
+    else
+      cset(inst, { state = 'open', failures = c.failures + 1, retryAt = now + cooldown, changedAt = now })
+      cevent(inst, 'half_open', 'open', now, 'probe failed')
+    end
+    return
+  end
+  if outcome == 'success' then
+    if c.failures ~= 0 then redis.call('HSET', P .. 'circuit:' .. inst, 'failures', 0) end
+    return
+  end
+  local f = c.failures + 1
+  if f >= threshold then
+    cset(inst, { state = 'open', failures = f, retryAt = now + cooldown, changedAt = now })
+    cevent(inst, 'closed', 'open', now, f .. ' consecutive failures')
+  else
+    redis.call('HSET', P .. 'circuit:' .. inst, 'failures', f)
+  end
+end
+local function cabandon(inst, id)
+  if not inst then return end
+  local c = cget(inst)
+  if c.state == 'half_open' and c.probe == id then
+    redis.call('HDEL', P .. 'circuit:' .. inst, 'probe', 'probeUntil')
+  end
+end
+local function freeslot(id, pool, inst)
+  redis.call('ZREM', P .. 'leases:' .. pool, id)
+  if inst then redis.call('SREM', P .. 'running:' .. inst, id) end
+  redis.call('ZREM', P .. 'running_since', id)
+end
+local function ttlof(state, tc, tf, tx)
+  if state == 'completed' then return tc end
+  if state == 'failed' or state == 'timeout' then return tf end
+  if state == 'cancelled' then return tx end
+  return nil
+end
+-- lease check: returns state, fields or an outcome string
+local function checked(id, token, extra)
+  local f = redis.call('HMGET', tkey(id), 'state', 'leaseToken', 'pool', 'instance', unpack(extra or {}))
+  if not f[1] then return nil, 'not_found' end
+  if f[2] ~= token then return nil, 'lost' end
+  if f[1] == 'cancelled' then return nil, 'cancelled' end
+  if f[1] ~= 'running' then return nil, 'lost' end
+  return f, nil
+end
+`
+
+/** ARGV: P, id, now, idemKey, idemHash, idemExpiresAt, idemTtlMs, pool, requestedInstance, ...field/value. */
+export const submit = Redis.script(
+  "submit",
+  prelude +
+    `
+local id, now, ik, ih, iexp, ittl, pool, rinst = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8], ARGV[9]
+if ik ~= '' then
+  local v = redis.call('GET', P .. 'idem:' .. ik)
+  if v then
+    local d = cjson.decode(v)
+    if d.expiresAt > now and redis.call('EXISTS', tkey(d.taskId)) == 1 then
+      if d.hash == ih then return { 'existing', d.taskId } end
+      return { 'conflict', d.taskId }
+    end
+  end
+end
+local seq = redis.call('INCR', P .. 'seq')
+local fields = {}
+for i = 10, #ARGV do fields[#fields + 1] = ARGV[i] end
+redis.call('HSET', tkey(id), 'seq', seq, unpack(fields))
+redis.call('ZADD', P .. 'index', seq, id)
+redis.call('ZADD', qkey(pool, rinst), seq, id)
+if ik ~= '' then
+  redis.call('SET', P .. 'idem:' .. ik, cjson.encode({ taskId = id, hash = ih, expiresAt = iexp }), 'PX', ittl)
+end
+return { 'created', seq }
+`
+)
+
+/** ARGV: P, id, now, touch(0/1), ttlCompleted, ttlFailed, ttlCancelled. Returns HGETALL. */
+export const get = Redis.script(
+  "get",
+  prelude +
+    `
+local id, now = ARGV[2], ARGV[3]
+local st = redis.call('HGET', tkey(id), 'state')
+if not st then return {} end
+if ARGV[4] == '1' then
+  redis.call('HSET', tkey(id), 'accessedAt', now)
+  local ttl = ttlof(st, tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]))
+  if ttl then redis.call('ZADD', P .. 'expiry', 'XX', tonumber(now) + ttl, id) end
+end
+return redis.call('HGETALL', tkey(id))
+`
+)
+
+/** ARGV: P, pool, now, leaseMs, owner, token, probeMs, ttlC, ttlF, ttlX, n, n × (id, max, enabled). */
+export const claim = Redis.script(
+  "claim",
+  prelude +
+    `
+local pool, now, leaseMs, owner, token, probeMs = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], ARGV[6], tonumber(ARGV[7])
+local tc, tf, tx, n = tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+local leases = P .. 'leases:' .. pool
+while true do
+  local exp = redis.call('ZRANGEBYSCORE', leases, '-inf', now, 'LIMIT', 0, 1)
+  local id = exp[1]
+  if not id then break end
+  local tk = tkey(id)
+  local f = redis.call('HMGET', tk, 'state', 'instance')
+  if f[1] == 'running' then
+    redis.call('HSET', tk, 'leaseToken', token, 'leaseOwner', owner, 'leaseUntil', now + leaseMs, 'updatedAt', now)
+    redis.call('HINCRBY', tk, 'takeovers', 1)
+    redis.call('ZADD', leases, now + leaseMs, id)
+    return { 'takeover', redis.call('HGETALL', tk) }
+  end
+  redis.call('ZREM', leases, id)
+  if f[1] then
+    freeslot(id, pool, f[2] or nil)
+    if f[2] then cabandon(f[2], id) end
+    redis.call('HDEL', tk, 'leaseToken', 'leaseOwner', 'leaseUntil')
+    local ttl = ttlof(f[1], tc, tf, tx)
+    if ttl then redis.call('ZADD', P .. 'expiry', now + ttl, id) end
+  end
+end
+local dk = P .. 'delayed:' .. pool
+local due = redis.call('ZRANGEBYSCORE', dk, '-inf', now, 'LIMIT', 0, 100)
+for _, id in ipairs(due) do
+  redis.call('ZREM', dk, id)
+  local f = redis.call('HMGET', tkey(id), 'state', 'seq', 'requestedInstance')
+  if f[1] == 'queued' then
+    redis.call('ZADD', qkey(pool, f[3] or nil), f[2], id)
+    redis.call('HDEL', tkey(id), 'retryAt')
+  end
+end
+local cands = {}
+for i = 0, n - 1 do
+  local sid, max, enabled = ARGV[12 + i * 3], tonumber(ARGV[13 + i * 3]), ARGV[14 + i * 3]
+  if enabled == '1' then
+    local running = redis.call('SCARD', P .. 'running:' .. sid)
+    if running < max then
+      local c = cget(sid)
+      local adm = admits(c, now)
+      if adm ~= 'no' then
+        local last = tonumber(redis.call('HGET', P .. 'lastAssigned', sid)) or 0
+        cands[#cands + 1] = { id = sid, max = max, running = running, probe = (adm == 'probe'), c = c, last = last, idx = i }
+      end
+    end
+  end
+end
+if #cands == 0 then return { 'none' } end
+table.sort(cands, function(a, b)
+  local l, r = a.running * b.max, b.running * a.max
+  if l ~= r then return l < r end
+  if a.last ~= b.last then return a.last < b.last end
+  return a.idx < b.idx
+end)
+local best, bestSeq, bestCand, bestKey = nil, nil, nil, nil
+local pk = qkey(pool, nil)
+local head = redis.call('ZRANGE', pk, 0, 0, 'WITHSCORES')
+if head[1] then best, bestSeq, bestCand, bestKey = head[1], tonumber(head[2]), cands[1], pk end
+for _, c in ipairs(cands) do
+  local k = qkey(pool, c.id)
+  local h = redis.call('ZRANGE', k, 0, 0, 'WITHSCORES')
+  if h[1] and ((not bestSeq) or tonumber(h[2]) < bestSeq) then best, bestSeq, bestCand, bestKey = h[1], tonumber(h[2]), c, k end
+end
+if not best then return { 'none' } end
+redis.call('ZREM', bestKey, best)
+local tk = tkey(best)
+redis.call('HINCRBY', tk, 'attempt', 1)
+redis.call('HSET', tk, 'state', 'running', 'phase', 'creating', 'instance', bestCand.id, 'leaseToken', token, 'leaseOwner', owner,
+  'leaseUntil', now + leaseMs, 'startedAt', now, 'updatedAt', now)
+redis.call('HDEL', tk, 'nessusScanId', 'retryAt', 'finishedAt')
+redis.call('SADD', P .. 'running:' .. bestCand.id, best)
+redis.call('ZADD', leases, now + leaseMs, best)
+redis.call('ZADD', P .. 'running_since', now, best)
+redis.call('HSET', P .. 'lastAssigned', bestCand.id, redis.call('INCR', P .. 'assignSeq'))
+if bestCand.probe then
+  local c = bestCand.c
+  local changed = c.changedAt
+  if c.state == 'open' then
+    changed = now
+    cevent(bestCand.id, 'open', 'half_open', now, 'cooldown elapsed; probing')
+  end
+  cset(bestCand.id, { state = 'half_open', failures = c.failures, retryAt = c.retryAt, probe = best, probeUntil = now + probeMs, changedAt = changed })
+end
+return { 'claimed', redis.call('HGETALL', tk) }
+`
+)
+
+/** ARGV: P, id, token, now, leaseMs. */
+export const heartbeat = Redis.script(
+  "heartbeat",
+  prelude +
+    `
+local id, token, now, leaseMs = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local f, err = checked(id, token)
+if err then return err end
+redis.call('HSET', tkey(id), 'leaseUntil', now + leaseMs)
+redis.call('ZADD', P .. 'leases:' .. f[3], now + leaseMs, id)
+return 'ok'
+`
+)
+
+/** ARGV: P, id, token, now, phase, nessusScanId or ''. */
+export const setPhase = Redis.script(
+  "setPhase",
+  prelude +
+    `
+local id, token, now, phase, scanId = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local order = { creating = 1, launched = 2, polling = 3, exporting = 4, validating = 5 }
+local f, err = checked(id, token, { 'phase' })
+if err then return { err } end
+if f[5] and order[phase] < order[f[5]] then return { 'bad_phase', f[5] } end
+redis.call('HSET', tkey(id), 'phase', phase, 'updatedAt', now)
+if scanId ~= '' then redis.call('HSET', tkey(id), 'nessusScanId', scanId) end
+return { 'ok' }
+`
+)
+
+/** ARGV: P, id, token, now, ttlCompleted, threshold, cooldownMs, keepDurations, ...field/value. */
+export const complete = Redis.script(
+  "complete",
+  prelude +
+    `
+local id, token, now = ARGV[2], ARGV[3], tonumber(ARGV[4])
+local ttl, threshold, cooldown, keep = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local f, err = checked(id, token, { 'startedAt' })
+if err then return err end
+local pool, inst = f[3], f[4] or nil
+freeslot(id, pool, inst)
+local tk = tkey(id)
+redis.call('HDEL', tk, 'leaseToken', 'leaseOwner', 'leaseUntil', 'phase')
+redis.call('HSET', tk, 'state', 'completed', 'finishedAt', now, 'updatedAt', now)
+if #ARGV >= 10 then
+  local fields = {}
+  for i = 9, #ARGV do fields[#fields + 1] = ARGV[i] end
+  redis.call('HSET', tk, unpack(fields))
+end
+redis.call('LPUSH', P .. 'durations:' .. pool, now - (tonumber(f[5]) or now))
+redis.call('LTRIM', P .. 'durations:' .. pool, 0, keep - 1)
+redis.call('ZADD', P .. 'expiry', now + ttl, id)
+crecord(inst, 'success', id, now, threshold, cooldown)
+return 'ok'
+`
+)
+
+/** ARGV: P, id, token, now, errorJson, transient, scannerFailure, maxRetries, delayMs, ttlFailed, threshold, cooldownMs. */
+export const fail = Redis.script(
+  "fail",
+  prelude +
+    `
+local id, token, now, errJson = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
+local transient, scannerFailure, maxRetries, delay = ARGV[6] == '1', ARGV[7] == '1', tonumber(ARGV[8]), tonumber(ARGV[9])
+local ttl, threshold, cooldown = tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
+local f, err = checked(id, token, { 'attempt', 'runBase', 'errors' })
+if err then return { err } end
+local pool, inst = f[3], f[4] or nil
+freeslot(id, pool, inst)
+local outcome = 'success'
+if scannerFailure then outcome = 'failure' end
+crecord(inst, outcome, id, now, threshold, cooldown)
+local errors = {}
+if f[7] then
+  local ok, decoded = pcall(cjson.decode, f[7])
+  if ok and type(decoded) == 'table' then errors = decoded end
+end
+errors[#errors + 1] = cjson.decode(errJson)
+local tk = tkey(id)
+redis.call('HDEL', tk, 'leaseToken', 'leaseOwner', 'leaseUntil', 'phase')
+redis.call('HSET', tk, 'errors', cjson.encode(errors), 'updatedAt', now)
+local attempt, runBase = tonumber(f[5]) or 0, tonumber(f[6]) or 0
+if transient and (attempt - runBase - 1) < maxRetries then
+  redis.call('HDEL', tk, 'instance', 'nessusScanId')
+  redis.call('HSET', tk, 'state', 'queued', 'retryAt', now + delay)
+  redis.call('ZADD', P .. 'delayed:' .. pool, now + delay, id)
+  return { 'retried', now + delay }
+end
+redis.call('HSET', tk, 'state', 'failed', 'finishedAt', now)
+redis.call('ZADD', P .. 'dlq:' .. pool, now, id)
+redis.call('ZADD', P .. 'expiry', now + ttl, id)
+return { 'failed' }
+`
+)
+
+/** ARGV: P, id, token, now, ttlCancelled. */
+export const release = Redis.script(
+  "release",
+  prelude +
+    `
+local id, token, now, ttl = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local tk = tkey(id)
+local f = redis.call('HMGET', tk, 'state', 'leaseToken', 'pool', 'instance')
+if not f[1] then return 'not_found' end
+if f[2] ~= token then return 'lost' end
+if f[1] == 'running' then
+  redis.call('HDEL', tk, 'leaseToken', 'leaseOwner')
+  redis.call('HSET', tk, 'leaseUntil', now, 'updatedAt', now)
+  redis.call('ZADD', P .. 'leases:' .. f[3], now, id)
+  return 'ok'
+end
+if f[1] == 'cancelled' then
+  freeslot(id, f[3], f[4] or nil)
+  cabandon(f[4] or nil, id)
+  redis.call('HDEL', tk, 'leaseToken', 'leaseOwner', 'leaseUntil')
+  redis.call('ZADD', P .. 'expiry', now + ttl, id)
+  return 'ok'
+end
+return 'lost'
+`
+)
+
+/** ARGV: P, id, now, ttlCancelled. */
+export const cancel = Redis.script(
+  "cancel",
+  prelude +
+    `
+local id, now, ttl = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local tk = tkey(id)
+local f = redis.call('HMGET', tk, 'state', 'pool', 'requestedInstance')
+if not f[1] then return { 'not_found' } end
+if f[1] == 'queued' then
+  redis.call('ZREM', qkey(f[2], f[3] or nil), id)
+  redis.call('ZREM', P .. 'delayed:' .. f[2], id)
+  redis.call('HDEL', tk, 'retryAt')
+  redis.call('HSET', tk, 'state', 'cancelled', 'finishedAt', now, 'updatedAt', now)
+  redis.call('ZADD', P .. 'expiry', now + ttl, id)
+  return { 'cancelled', '0' }
+end
+if f[1] == 'running' then
+  redis.call('HSET', tk, 'state', 'cancelled', 'cancelRequested', '1', 'finishedAt', now, 'updatedAt', now)
+  return { 'cancelled', '1' }
+end
+return { 'terminal', f[1] }
+`
+)
+
+/** ARGV: P, id, now, errorJson, ttlFailed. */
+export const timeout = Redis.script(
+  "timeout",
+  prelude +
+    `
+local id, now, errJson, ttl = ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
+local tk = tkey(id)
+local f = redis.call('HMGET', tk, 'state', 'pool', 'instance', 'errors')
+if not f[1] then return 'not_found' end
+if f[1] ~= 'running' then return 'not_running' end
+freeslot(id, f[2], f[3] or nil)
+cabandon(f[3] or nil, id)
+local errors = {}
+if f[4] then
+  local ok, decoded = pcall(cjson.decode, f[4])
+  if ok and type(decoded) == 'table' then errors = decoded end
+end
+errors[#errors + 1] = cjson.decode(errJson)
+redis.call('HDEL', tk, 'leaseToken', 'leaseOwner', 'leaseUntil', 'phase')
+redis.call('HSET', tk, 'state', 'timeout', 'errors', cjson.encode(errors), 'finishedAt', now, 'updatedAt', now)
+redis.call('ZADD', P .. 'dlq:' .. f[2], now, id)
+redis.call('ZADD', P .. 'expiry', now + ttl, id)
+return 'ok'
+`
+)
+
+/** ARGV: P, instance, outcome ('success'|'failure'|'reset'), taskId or '', now, threshold, cooldownMs. */
+export const circuit = Redis.script(
+  "circuit",
+  prelude +
+    `
+local inst, outcome, taskId, now, threshold, cooldown = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+if outcome == 'reset' then
+  local c = cget(inst)
+  cset(inst, { state = 'closed', failures = 0, changedAt = now })
+  if c.state ~= 'closed' then cevent(inst, c.state, 'closed', now, 'reset by operator') end
+  return 'ok'
+end
+local tid = nil
+if taskId ~= '' then tid = taskId end
+crecord(inst, outcome, tid, now, threshold, cooldown)
+return 'ok'
+`
+)
+
+/** ARGV: P, id, now. */
+export const dlqRetry = Redis.script(
+  "dlqRetry",
+  prelude +
+    `
+local id, now = ARGV[2], ARGV[3]
+local tk = tkey(id)
+local f = redis.call('HMGET', tk, 'state', 'pool', 'requestedInstance', 'attempt')
+if not f[1] then return 'not_found' end
+if (f[1] ~= 'failed' and f[1] ~= 'timeout') or not redis.call('ZSCORE', P .. 'dlq:' .. f[2], id) then return 'not_in_dlq' end
+redis.call('ZREM', P .. 'dlq:' .. f[2], id)
+redis.call('ZREM', P .. 'expiry', id)
+local seq = redis.call('INCR', P .. 'seq')
+redis.call('HDEL', tk, 'finishedAt', 'phase', 'instance', 'nessusScanId', 'retryAt', 'leaseToken', 'leaseOwner', 'leaseUntil')
+redis.call('HSET', tk, 'state', 'queued', 'seq', seq, 'runBase', f[4] or 0, 'updatedAt', now, 'cancelRequested', '0')
+redis.call('ZADD', qkey(f[2], f[3] or nil), seq, id)
+return 'ok'
+`
+)
+
+/** ARGV: P, pool, olderThan or ''. */
+export const dlqPurge = Redis.script(
+  "dlqPurge",
+  prelude +
+    `
+local k = P .. 'dlq:' .. ARGV[2]
+if ARGV[3] == '' then
+  local n = redis.call('ZCARD', k)
+  redis.call('DEL', k)
+  return n
+end
+return redis.call('ZREMRANGEBYSCORE', k, '-inf', '(' .. ARGV[3])
+`
+)
+
+/** ARGV: P, now, dryRun, limit. Returns the HGETALL of every expired task. */
+export const expire = Redis.script(
+  "expire",
+  prelude +
+    `
+local now, dry, limit = ARGV[2], ARGV[3] == '1', tonumber(ARGV[4])
+local ids = redis.call('ZRANGEBYSCORE', P .. 'expiry', '-inf', now, 'LIMIT', 0, limit)
+local out = {}
+for _, id in ipairs(ids) do
+  local tk = tkey(id)
+  local h = redis.call('HGETALL', tk)
+  if #h > 0 then out[#out + 1] = h end
+  if not dry then
+    local pool = redis.call('HGET', tk, 'pool')
+    redis.call('DEL', tk)
+    redis.call('ZREM', P .. 'index', id)
+    redis.call('ZREM', P .. 'expiry', id)
+    if pool then redis.call('ZREM', P .. 'dlq:' .. pool, id) end
+  end
+end
+return out
+`
+)

@@ -1,0 +1,469 @@
+/**
+ * The in-memory store: the same data structures and steps as the Redis Lua scripts, each method one
+ * synchronous (hence atomic) step.
+ */
+import { Effect } from "effect"
+import * as CircuitBreaker from "../CircuitBreaker.js"
+import type * as Task from "../Task.js"
+import { type Checked, type CircuitMs, type Store, type TaskRecord, ttlOf, type Ttls } from "./store.js"
+
+/** A sorted set like Redis' (score, then member, ascending). */
+class SortedSet {
+  private readonly scores = new Map<string, number>()
+  private sorted: Array<readonly [number, string]> | undefined = []
+
+  private order(): Array<readonly [number, string]> {
+    if (this.sorted === undefined) {
+      this.sorted = [...this.scores].map(([m, s]) => [s, m] as const).sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))
+    }
+    return this.sorted
+  }
+  get size(): number {
+    return this.scores.size
+  }
+  add(member: string, score: number): void {
+    const old = this.scores.get(member)
+    if (old === score) return
+    this.scores.set(member, score)
+    const arr = this.sorted
+    if (arr !== undefined && old === undefined && (arr.length === 0 || (arr[arr.length - 1] as readonly [number, string])[0] < score)) {
+      arr.push([score, member])
+    } else this.sorted = undefined
+  }
+  remove(member: string): boolean {
+    if (!this.scores.delete(member)) return false
+    this.sorted = undefined
+    return true
+  }
+  score(member: string): number | undefined {
+    return this.scores.get(member)
+  }
+  first(): readonly [number, string] | undefined {
+    return this.order()[0]
+  }
+  rangeByScore(max: number, limit: number, exclusive = false): Array<string> {
+    const out: Array<string> = []
+    for (const [s, m] of this.order()) {
+      if (s > max || (exclusive && s === max) || out.length >= limit) break
+      out.push(m)
+    }
+    return out
+  }
+  countBelow(score: number): number {
+    let n = 0
+    for (const [s] of this.order()) {
+      if (s >= score) break
+      n++
+    }
+    return n
+  }
+  rev(offset: number, count: number): Array<readonly [string, number]> {
+    const o = this.order()
+    const out: Array<readonly [string, number]> = []
+    for (let i = o.length - 1 - offset; i >= 0 && out.length < count; i--) {
+      const e = o[i] as readonly [number, string]
+      out.push([e[1], e[0]])
+    }
+    return out
+  }
+  entries(): Array<readonly [number, string]> {
+    return this.order()
+  }
+  clear(): void {
+    this.scores.clear()
+    this.sorted = []
+  }
+}
+
+const phaseOrder: Record<Task.Phase, number> = { creating: 1, launched: 2, polling: 3, exporting: 4, validating: 5 }
+
+export const make = (): Store => {
+  const tasks = new Map<string, TaskRecord>()
+  const zsets = new Map<string, SortedSet>()
+  const sets = new Map<string, Set<string>>()
+  const lists = new Map<string, Array<number>>()
+  const idem = new Map<string, { taskId: string; hash: string; expiresAt: number }>()
+  const circuits = new Map<string, CircuitBreaker.Circuit>()
+  const events: Array<CircuitBreaker.Transition> = []
+  const lastAssigned = new Map<string, number>()
+  let seq = 0
+  let assignSeq = 0
+
+  const z = (key: string): SortedSet => {
+    let s = zsets.get(key)
+    if (!s) zsets.set(key, (s = new SortedSet()))
+    return s
+  }
+  const set = (key: string): Set<string> => {
+    let s = sets.get(key)
+    if (!s) sets.set(key, (s = new Set()))
+    return s
+  }
+  const queueKey = (pool: string, inst: string | undefined) => (inst === undefined ? `q:${pool}` : `q:${pool}:i:${inst}`)
+  const update = (id: string, patch: Partial<{ -readonly [K in keyof TaskRecord]: TaskRecord[K] }>): TaskRecord => {
+    const r = { ...(tasks.get(id) as TaskRecord), ...patch }
+    tasks.set(id, r)
+    return r
+  }
+  const circuitOf = (id: string) => circuits.get(id) ?? CircuitBreaker.initial(id)
+  const applyCircuit = (r: { readonly circuit: CircuitBreaker.Circuit; readonly transition: CircuitBreaker.Transition | undefined }) => {
+    circuits.set(r.circuit.instanceId, r.circuit)
+    if (r.transition) {
+      events.unshift(r.transition)
+      if (events.length > 1000) events.length = 1000
+    }
+  }
+  const policy = (c: CircuitMs): CircuitBreaker.Policy => ({ failureThreshold: c.threshold, cooldown: c.cooldownMs, probeTimeout: c.probeMs })
+  const record = (inst: string | undefined, outcome: "success" | "failure", taskId: string | undefined, now: number, c: CircuitMs) => {
+    if (inst === undefined) return
+    applyCircuit(CircuitBreaker.record(circuitOf(inst), { outcome, now, taskId }, policy(c)))
+  }
+  const abandon = (inst: string | undefined, id: string) => {
+    if (inst !== undefined) circuits.set(inst, CircuitBreaker.abandonProbe(circuitOf(inst), id))
+  }
+  const freeSlot = (r: TaskRecord) => {
+    z(`leases:${r.pool}`).remove(r.id)
+    if (r.instance !== undefined) set(`running:${r.instance}`).delete(r.id)
+    z("running_since").remove(r.id)
+  }
+  const noLease = { leaseOwner: undefined, leaseToken: undefined, leaseUntil: undefined }
+  const check = (id: string, token: string): { r: TaskRecord; ok: true } | { ok: false; result: Checked } => {
+    const r = tasks.get(id)
+    if (!r) return { ok: false, result: "not_found" }
+    if (r.leaseToken !== token) return { ok: false, result: "lost" }
+    if (r.state === "cancelled") return { ok: false, result: "cancelled" }
+    if (r.state !== "running") return { ok: false, result: "lost" }
+    return { ok: true, r }
+  }
+
+  const sync = <A>(f: () => A) => Effect.sync(f)
+
+  const store: Store = {
+    submit: ({ idempotency, now, record: rec }) =>
+      sync(() => {
+        if (idempotency) {
+          const v = idem.get(idempotency.key)
+          if (v && v.expiresAt > now && tasks.has(v.taskId)) {
+            return v.hash === idempotency.hash
+              ? { _tag: "Existing" as const, taskId: v.taskId }
+              : { _tag: "Conflict" as const, taskId: v.taskId }
+          }
+        }
+        const s = ++seq
+        tasks.set(rec.id, { ...rec, seq: s })
+        z("index").add(rec.id, s)
+        z(queueKey(rec.pool, rec.requestedInstance)).add(rec.id, s)
+        if (idempotency) idem.set(idempotency.key, { taskId: rec.id, hash: idempotency.hash, expiresAt: idempotency.expiresAt })
+        return { _tag: "Created" as const, seq: s }
+      }),
+
+    get: (id, touch) =>
+      sync(() => {
+        const r = tasks.get(id)
+        if (!r || !touch) return r
+        const ttl = ttlOf(touch.ttls, r.state)
+        if (ttl !== undefined && z("expiry").score(id) !== undefined) z("expiry").add(id, touch.now + ttl)
+        return update(id, { accessedAt: touch.now })
+      }),
+
+    getMany: (ids) => sync(() => ids.flatMap((id) => tasks.get(id) ?? [])),
+
+    claim: ({ circuit, leaseMs, now, owner, pool, slots, token, ttls }) =>
+      sync(() => {
+        const leases = z(`leases:${pool}`)
+        for (;;) {
+          const id = leases.rangeByScore(now, 1)[0]
+          if (id === undefined) break
+          const r = tasks.get(id)
+          if (r && r.state === "running") {
+            leases.add(id, now + leaseMs)
+            return {
+              record: update(id, { leaseToken: token, leaseOwner: owner, leaseUntil: now + leaseMs, updatedAt: now, takeovers: r.takeovers + 1 }),
+              takeover: true
+            }
+          }
+          leases.remove(id)
+          if (r) {
+            freeSlot(r)
+            abandon(r.instance, id)
+            update(id, noLease)
+            const ttl = ttlOf(ttls, r.state)
+            if (ttl !== undefined) z("expiry").add(id, now + ttl)
+          }
+        }
+        const delayed = z(`delayed:${pool}`)
+        for (const id of delayed.rangeByScore(now, 100)) {
+          delayed.remove(id)
+          const r = tasks.get(id)
+          if (r && r.state === "queued") {
+            z(queueKey(r.pool, r.requestedInstance)).add(id, r.seq)
+            update(id, { retryAt: undefined })
+          }
+        }
+        const cands: Array<{ slot: (typeof slots)[number]; running: number; probe: boolean; last: number; idx: number }> = []
+        slots.forEach((slot, idx) => {
+          if (!slot.enabled) return
+          const running = set(`running:${slot.id}`).size
+          if (running >= slot.max) return
+          const adm = CircuitBreaker.admits(circuitOf(slot.id), now)
+          if (adm === "no") return
+          cands.push({ slot, running, probe: adm === "probe", last: lastAssigned.get(slot.id) ?? 0, idx })
+        })
+        if (cands.length === 0) return undefined
+        cands.sort((a, b) => {
+          const l = a.running * b.slot.max
+          const r = b.running * a.slot.max
+          return l !== r ? l - r : a.last !== b.last ? a.last - b.last : a.idx - b.idx
+        })
+        let best: { id: string; seq: number; cand: (typeof cands)[number]; key: string } | undefined
+        const head = z(`q:${pool}`).first()
+        if (head) best = { id: head[1], seq: head[0], cand: cands[0] as (typeof cands)[number], key: `q:${pool}` }
+        for (const c of cands) {
+          const key = `q:${pool}:i:${c.slot.id}`
+          const h = z(key).first()
+          if (h && (best === undefined || h[0] < best.seq)) best = { id: h[1], seq: h[0], cand: c, key }
+        }
+        if (!best) return undefined
+        z(best.key).remove(best.id)
+        const r = tasks.get(best.id) as TaskRecord
+        const inst = best.cand.slot.id
+        const updated = update(best.id, {
+          state: "running",
+          phase: "creating",
+          instance: inst,
+          attempt: r.attempt + 1,
+          leaseToken: token,
+          leaseOwner: owner,
+          leaseUntil: now + leaseMs,
+          startedAt: now,
+          updatedAt: now,
+          nessusScanId: undefined,
+          retryAt: undefined,
+          finishedAt: undefined
+        })
+        set(`running:${inst}`).add(best.id)
+        leases.add(best.id, now + leaseMs)
+        z("running_since").add(best.id, now)
+        lastAssigned.set(inst, ++assignSeq)
+        if (best.cand.probe) applyCircuit(CircuitBreaker.startProbe(circuitOf(inst), best.id, now, policy(circuit)))
+        return { record: updated, takeover: false }
+      }),
+
+    heartbeat: (id, token, now, leaseMs) =>
+      sync(() => {
+        const c = check(id, token)
+        if (!c.ok) return c.result
+        update(id, { leaseUntil: now + leaseMs })
+        z(`leases:${c.r.pool}`).add(id, now + leaseMs)
+        return "ok"
+      }),
+
+    setPhase: (id, token, now, phase, nessusScanId) =>
+      sync(() => {
+        const c = check(id, token)
+        if (!c.ok) return c.result
+        if (c.r.phase !== undefined && phaseOrder[phase] < phaseOrder[c.r.phase]) return { _tag: "BadPhase" as const, current: c.r.phase }
+        update(id, { phase, updatedAt: now, ...(nessusScanId !== undefined ? { nessusScanId } : {}) })
+        return "ok"
+      }),
+
+    complete: ({ circuit, id, keepDurations, now, result, token, ttls }) =>
+      sync(() => {
+        const c = check(id, token)
+        if (!c.ok) return c.result
+        const r = c.r
+        freeSlot(r)
+        update(id, {
+          ...noLease,
+          state: "completed",
+          phase: undefined,
+          finishedAt: now,
+          updatedAt: now,
+          ...(result.validation !== undefined ? { validation: result.validation } : {}),
+          ...(result.authenticationStatus !== undefined ? { authenticationStatus: result.authenticationStatus } : {}),
+          ...(result.artifacts !== undefined ? { artifacts: result.artifacts } : {})
+        })
+        const d = lists.get(`durations:${r.pool}`) ?? []
+        d.unshift(now - (r.startedAt ?? now))
+        if (d.length > keepDurations) d.length = keepDurations
+        lists.set(`durations:${r.pool}`, d)
+        z("expiry").add(id, now + ttls.completed)
+        record(r.instance, "success", id, now, circuit)
+        return "ok"
+      }),
+
+    fail: ({ circuit, delayMs, error, id, maxRetries, now, scannerFailure, token, transient, ttls }) =>
+      sync(() => {
+        const c = check(id, token)
+        if (!c.ok) return c.result
+        const r = c.r
+        freeSlot(r)
+        record(r.instance, scannerFailure ? "failure" : "success", id, now, circuit)
+        const errors = [...r.errors, error]
+        if (transient && r.attempt - r.runBase - 1 < maxRetries) {
+          update(id, { ...noLease, errors, state: "queued", phase: undefined, instance: undefined, nessusScanId: undefined, updatedAt: now, retryAt: now + delayMs })
+          z(`delayed:${r.pool}`).add(id, now + delayMs)
+          return { _tag: "Retried" as const, retryAt: now + delayMs }
+        }
+        update(id, { ...noLease, errors, state: "failed", phase: undefined, finishedAt: now, updatedAt: now })
+        z(`dlq:${r.pool}`).add(id, now)
+        z("expiry").add(id, now + ttls.failed)
+        return { _tag: "Failed" as const }
+      }),
+
+    release: (id, token, now, ttls) =>
+      sync(() => {
+        const r = tasks.get(id)
+        if (!r) return "not_found"
+        if (r.leaseToken !== token) return "lost"
+        if (r.state === "running") {
+          update(id, { leaseToken: undefined, leaseOwner: undefined, leaseUntil: now, updatedAt: now })
+          z(`leases:${r.pool}`).add(id, now)
+          return "ok"
+        }
+        if (r.state === "cancelled") {
+          freeSlot(r)
+          abandon(r.instance, id)
+          update(id, noLease)
+          z("expiry").add(id, now + ttls.cancelled)
+          return "ok"
+        }
+        return "lost"
+      }),
+
+    cancel: (id, now, ttls) =>
+      sync(() => {
+        const r = tasks.get(id)
+        if (!r) return { _tag: "NotFound" as const }
+        if (r.state === "queued") {
+          z(queueKey(r.pool, r.requestedInstance)).remove(id)
+          z(`delayed:${r.pool}`).remove(id)
+          update(id, { state: "cancelled", finishedAt: now, updatedAt: now, retryAt: undefined })
+          z("expiry").add(id, now + ttls.cancelled)
+          return { _tag: "Cancelled" as const, wasRunning: false }
+        }
+        if (r.state === "running") {
+          update(id, { state: "cancelled", cancelRequested: true, finishedAt: now, updatedAt: now })
+          return { _tag: "Cancelled" as const, wasRunning: true }
+        }
+        return { _tag: "Terminal" as const, state: r.state }
+      }),
+
+    timeout: (id, now, error, ttls) =>
+      sync(() => {
+        const r = tasks.get(id)
+        if (!r) return "not_found"
+        if (r.state !== "running") return "not_running"
+        freeSlot(r)
+        abandon(r.instance, id)
+        update(id, { ...noLease, errors: [...r.errors, error], state: "timeout", phase: undefined, finishedAt: now, updatedAt: now })
+        z(`dlq:${r.pool}`).add(id, now)
+        z("expiry").add(id, now + ttls.failed)
+        return "ok"
+      }),
+
+    recordOutcome: (inst, outcome, taskId, now, circuit) => sync(() => record(inst, outcome, taskId, now, circuit)),
+
+    resetCircuit: (inst, now) => sync(() => applyCircuit(CircuitBreaker.reset(circuitOf(inst), now))),
+
+    circuits: (ids) => sync(() => ids.map(circuitOf)),
+
+    transitions: (limit) => sync(() => events.slice(0, limit)),
+
+    dlqList: (pool, offset, limit) => sync(() => ({ total: z(`dlq:${pool}`).size, entries: z(`dlq:${pool}`).rev(offset, limit) })),
+
+    dlqScore: (pool, id) => sync(() => z(`dlq:${pool}`).score(id)),
+
+    dlqRetry: (id, now) =>
+      sync(() => {
+        const r = tasks.get(id)
+        if (!r) return "not_found"
+        if (z(`dlq:${r.pool}`).score(id) === undefined || (r.state !== "failed" && r.state !== "timeout")) return "not_in_dlq"
+        z(`dlq:${r.pool}`).remove(id)
+        z("expiry").remove(id)
+        const s = ++seq
+        update(id, {
+          state: "queued",
+          seq: s,
+          runBase: r.attempt,
+          updatedAt: now,
+          finishedAt: undefined,
+          phase: undefined,
+          instance: undefined,
+          nessusScanId: undefined,
+          retryAt: undefined,
+          cancelRequested: false,
+          ...noLease
+        })
+        z(queueKey(r.pool, r.requestedInstance)).add(id, s)
+        return "ok"
+      }),
+
+    dlqPurge: (pool, olderThan) =>
+      sync(() => {
+        const d = z(`dlq:${pool}`)
+        if (olderThan === undefined) {
+          const n = d.size
+          d.clear()
+          return n
+        }
+        const ids = d.rangeByScore(olderThan, Number.MAX_SAFE_INTEGER, true)
+        ids.forEach((id) => d.remove(id))
+        return ids.length
+      }),
+
+    ahead: (r, scannerIds) =>
+      sync(() => {
+        const poolAhead = z(`q:${r.pool}`).countBelow(r.seq)
+        if (r.requestedInstance !== undefined) return poolAhead + z(`q:${r.pool}:i:${r.requestedInstance}`).countBelow(r.seq)
+        return scannerIds.reduce((n, s) => n + z(`q:${r.pool}:i:${s}`).countBelow(r.seq), poolAhead)
+      }),
+
+    poolCounts: (pool, scannerIds) =>
+      sync(() => ({
+        queued: z(`q:${pool}`).size,
+        bound: scannerIds.map((s) => z(`q:${pool}:i:${s}`).size),
+        delayed: z(`delayed:${pool}`).size,
+        leased: z(`leases:${pool}`).size,
+        dlq: z(`dlq:${pool}`).size,
+        next: z(`q:${pool}`).entries().slice(0, 3).map((e) => e[1])
+      })),
+
+    running: (ids) =>
+      sync(() => ids.map((inst) => [...set(`running:${inst}`)].map((id) => tasks.get(id)?.startedAt ?? 0))),
+
+    durations: (pool) => sync(() => lists.get(`durations:${pool}`) ?? []),
+
+    index: (offset, count) => sync(() => z("index").rev(offset, count).map((e) => e[0])),
+
+    expire: (now, dryRun, limit) =>
+      sync(() => {
+        const ids = z("expiry").rangeByScore(now, limit)
+        const out = ids.flatMap((id) => tasks.get(id) ?? [])
+        if (!dryRun) {
+          for (const id of ids) {
+            const r = tasks.get(id)
+            tasks.delete(id)
+            z("index").remove(id)
+            z("expiry").remove(id)
+            if (r) z(`dlq:${r.pool}`).remove(id)
+          }
+        }
+        return out
+      }),
+
+    startedBefore: (cutoff) => sync(() => z("running_since").rangeByScore(cutoff, Number.MAX_SAFE_INTEGER, true)),
+
+    dump: sync(() =>
+      [
+        ...[...tasks.values()].map((r) => JSON.stringify(r)),
+        ...[...idem.entries()].map((e) => JSON.stringify(e)),
+        JSON.stringify([...circuits.values()]),
+        JSON.stringify(events)
+      ]
+    )
+  }
+  return store
+}
+
+export type { Ttls }

@@ -1,0 +1,219 @@
+/**
+ * The storage contract both backends implement (memory and Redis). Every method is one atomic step;
+ * the time is always passed in (from the Effect `Clock`), never read inside the store.
+ */
+import type { Effect } from "effect"
+import type * as CircuitBreaker from "../CircuitBreaker.js"
+import type * as SchedulerError from "../SchedulerError.js"
+import type * as Task from "../Task.js"
+
+/** What the store keeps about a task's credential (the inline one sealed). */
+export type StoredCredential =
+  | { readonly kind: "named"; readonly name: string }
+  | {
+    readonly kind: "inline"
+    readonly type: "ssh"
+    readonly username: string
+    readonly elevatePrivilegesWith: Task.Elevation
+    readonly sealed: string
+  }
+
+/** A task as stored; times in epoch milliseconds. */
+export interface TaskRecord {
+  readonly id: string
+  readonly traceId: string
+  readonly scanType: Task.ScanType
+  readonly targets: ReadonlyArray<string>
+  readonly name: string
+  readonly description: string
+  readonly pool: string
+  readonly requestedInstance: string | undefined
+  readonly instance: string | undefined
+  readonly nessusScanId: number | undefined
+  readonly state: Task.State
+  readonly phase: Task.Phase | undefined
+  readonly attempt: number
+  readonly runBase: number
+  readonly errors: ReadonlyArray<Task.AttemptError>
+  readonly createdAt: number
+  readonly updatedAt: number
+  readonly startedAt: number | undefined
+  readonly finishedAt: number | undefined
+  readonly accessedAt: number
+  readonly retryAt: number | undefined
+  readonly validation: unknown
+  readonly authenticationStatus: Task.AuthenticationStatus | undefined
+  readonly artifacts: Readonly<Record<string, string>> | undefined
+  readonly credential: StoredCredential | undefined
+  readonly idempotencyKey: string | undefined
+  readonly leaseOwner: string | undefined
+  readonly leaseToken: string | undefined
+  readonly leaseUntil: number | undefined
+  readonly cancelRequested: boolean
+  readonly seq: number
+  readonly takeovers: number
+}
+
+/** A scanner as the claim sees it. */
+export interface Slot {
+  readonly id: string
+  readonly max: number
+  readonly enabled: boolean
+}
+
+/** Circuit policy in milliseconds. */
+export interface CircuitMs {
+  readonly threshold: number
+  readonly cooldownMs: number
+  readonly probeMs: number
+}
+
+/** Time-to-live of terminal tasks after their last access, in milliseconds. */
+export interface Ttls {
+  readonly completed: number
+  readonly failed: number
+  readonly cancelled: number
+}
+
+export const ttlOf = (ttls: Ttls, state: Task.State): number | undefined =>
+  state === "completed" ? ttls.completed : state === "failed" || state === "timeout" ? ttls.failed : state === "cancelled" ? ttls.cancelled : undefined
+
+/** The outcome of a lease-checked operation. */
+export type Checked = "ok" | "lost" | "cancelled" | "not_found"
+
+type E<A> = Effect.Effect<A, SchedulerError.SchedulerError>
+
+export interface Store {
+  readonly submit: (input: {
+    readonly record: TaskRecord
+    readonly idempotency: { readonly key: string; readonly hash: string; readonly expiresAt: number; readonly ttlMs: number } | undefined
+    readonly now: number
+  }) => E<
+    | { readonly _tag: "Created"; readonly seq: number }
+    | { readonly _tag: "Existing"; readonly taskId: string }
+    | { readonly _tag: "Conflict"; readonly taskId: string }
+  >
+  /** Reads a task; when `touch` is given, records the access (extending a terminal task's TTL). */
+  readonly get: (id: string, touch: { readonly now: number; readonly ttls: Ttls } | undefined) => E<TaskRecord | undefined>
+  readonly getMany: (ids: ReadonlyArray<string>) => E<ReadonlyArray<TaskRecord>>
+  readonly claim: (input: {
+    readonly pool: string
+    readonly slots: ReadonlyArray<Slot>
+    readonly now: number
+    readonly leaseMs: number
+    readonly owner: string
+    readonly token: string
+    readonly circuit: CircuitMs
+    readonly ttls: Ttls
+  }) => E<{ readonly record: TaskRecord; readonly takeover: boolean } | undefined>
+  readonly heartbeat: (id: string, token: string, now: number, leaseMs: number) => E<Checked>
+  readonly setPhase: (
+    id: string,
+    token: string,
+    now: number,
+    phase: Task.Phase,
+    nessusScanId: number | undefined
+  ) => E<Checked | { readonly _tag: "BadPhase"; readonly current: Task.Phase | undefined }>
+  readonly complete: (input: {
+    readonly id: string
+    readonly token: string
+    readonly now: number
+    readonly result: Task.CompletionResult
+    readonly ttls: Ttls
+    readonly circuit: CircuitMs
+    readonly keepDurations: number
+  }) => E<Checked>
+  readonly fail: (input: {
+    readonly id: string
+    readonly token: string
+    readonly now: number
+    readonly error: Task.AttemptError
+    readonly transient: boolean
+    readonly scannerFailure: boolean
+    readonly maxRetries: number
+    readonly delayMs: number
+    readonly ttls: Ttls
+    readonly circuit: CircuitMs
+  }) => E<Checked | { readonly _tag: "Retried"; readonly retryAt: number } | { readonly _tag: "Failed" }>
+  readonly release: (id: string, token: string, now: number, ttls: Ttls) => E<Checked>
+  readonly cancel: (id: string, now: number, ttls: Ttls) => E<
+    { readonly _tag: "Cancelled"; readonly wasRunning: boolean } | { readonly _tag: "Terminal"; readonly state: Task.State } | { readonly _tag: "NotFound" }
+  >
+  readonly timeout: (id: string, now: number, error: Task.AttemptError, ttls: Ttls) => E<"ok" | "not_running" | "not_found">
+  readonly recordOutcome: (instanceId: string, outcome: "success" | "failure", taskId: string | undefined, now: number, circuit: CircuitMs) => E<void>
+  readonly resetCircuit: (instanceId: string, now: number) => E<void>
+  readonly circuits: (instanceIds: ReadonlyArray<string>) => E<ReadonlyArray<CircuitBreaker.Circuit>>
+  readonly transitions: (limit: number) => E<ReadonlyArray<CircuitBreaker.Transition>>
+  readonly dlqList: (pool: string, offset: number, limit: number) => E<{ readonly total: number; readonly entries: ReadonlyArray<readonly [string, number]> }>
+  readonly dlqScore: (pool: string, id: string) => E<number | undefined>
+  readonly dlqRetry: (id: string, now: number) => E<"ok" | "not_found" | "not_in_dlq">
+  readonly dlqPurge: (pool: string, olderThan: number | undefined) => E<number>
+  /** Tasks ahead of a queued task in its pool. */
+  readonly ahead: (record: TaskRecord, scannerIds: ReadonlyArray<string>) => E<number>
+  readonly poolCounts: (pool: string, scannerIds: ReadonlyArray<string>) => E<{
+    readonly queued: number
+    readonly bound: ReadonlyArray<number>
+    readonly delayed: number
+    readonly leased: number
+    readonly dlq: number
+    readonly next: ReadonlyArray<string>
+  }>
+  /** For each instance: the start times of its running tasks (slot holders). */
+  readonly running: (instanceIds: ReadonlyArray<string>) => E<ReadonlyArray<ReadonlyArray<number>>>
+  readonly durations: (pool: string) => E<ReadonlyArray<number>>
+  /** Task ids newest first. */
+  readonly index: (offset: number, count: number) => E<ReadonlyArray<string>>
+  readonly expire: (now: number, dryRun: boolean, limit: number) => E<ReadonlyArray<TaskRecord>>
+  readonly startedBefore: (cutoff: number) => E<ReadonlyArray<string>>
+  /** Every stored value, for secret-leak audits in tests (memory: JSON of the state). */
+  readonly dump: E<ReadonlyArray<string>>
+}
+
+// ---------------------------------------------------------------------------------------------------
+// hash codec (shared by the Redis store and the memory store's dump)
+
+const json = new Set(["targets", "errors", "validation", "artifacts", "credential"])
+const numbers = new Set([
+  "nessusScanId",
+  "attempt",
+  "runBase",
+  "createdAt",
+  "updatedAt",
+  "startedAt",
+  "finishedAt",
+  "accessedAt",
+  "retryAt",
+  "leaseUntil",
+  "seq",
+  "takeovers"
+])
+
+/** Field/value pairs for `HSET` (undefined fields omitted). */
+export const toHash = (r: TaskRecord): Array<string> => {
+  const out: Array<string> = []
+  for (const [k, v] of Object.entries(r)) {
+    if (v === undefined) continue
+    out.push(k, json.has(k) ? JSON.stringify(v) : typeof v === "boolean" ? (v ? "1" : "0") : String(v))
+  }
+  return out
+}
+
+/** Decodes `HGETALL` output (a flat array or an object). */
+export const fromHash = (input: ReadonlyArray<string> | Readonly<Record<string, string>>): TaskRecord | undefined => {
+  const h: Record<string, string> = {}
+  if (Array.isArray(input)) {
+    for (let i = 0; i + 1 < input.length; i += 2) h[input[i] as string] = input[i + 1] as string
+  } else Object.assign(h, input)
+  if (h["id"] === undefined || h["state"] === undefined) return undefined
+  const o: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(h)) {
+    o[k] = json.has(k) ? JSON.parse(v) : numbers.has(k) ? Number(v) : k === "cancelRequested" ? v === "1" : v
+  }
+  // Lua's cjson writes an empty array as {}.
+  if (!Array.isArray(o["errors"])) o["errors"] = []
+  o["attempt"] ??= 0
+  o["runBase"] ??= 0
+  o["takeovers"] ??= 0
+  o["cancelRequested"] ??= false
+  return o as unknown as TaskRecord
+}

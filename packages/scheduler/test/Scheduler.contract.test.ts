@@ -1,0 +1,646 @@
+/**
+ * The scheduler contract, run against both backends (memory and a real redis-server).
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Option, Redacted, Ref } from "effect"
+import { TestClock } from "effect/testing"
+import * as Housekeeping from "../src/Housekeeping.js"
+import * as Scheduler from "../src/Scheduler.js"
+import * as Task from "../src/Task.js"
+import { type Backend, backends, baseConfig, errorOf, harness, reasonOf, testKey } from "./harness.js"
+
+const untrusted = (targets: string, extra: Partial<Task.SubmitRequest> = {}): Task.SubmitRequest => ({
+  scanType: "untrusted",
+  targets,
+  name: "scan",
+  ...extra
+})
+
+const claimSome = (scheduler: Scheduler.Service, worker: string, pool?: string) =>
+  Effect.flatMap(scheduler.claim({ worker, pool }), (c) =>
+    Option.isSome(c) ? Effect.succeed(c.value) : Effect.die(new Error(`${worker}: expected a claim`)))
+
+const runningOf = (scheduler: Scheduler.Service, pool?: string) =>
+  Effect.map(scheduler.scanners(pool), (list) => Object.fromEntries(list.map((s) => [s.instanceId, s.running])))
+
+describe.each(backends)("Scheduler contract ($name)", (backend: Backend) => {
+  const provide = <A, E, R>(effect: Effect.Effect<A, E, R>, options: Parameters<typeof harness>[1] = {}) =>
+    Effect.provide(effect, harness(backend, options))
+
+  it.effect("submits a queued task with its position, normalised targets and no secret", () =>
+    provide(Effect.gen(function*() {
+      const s = yield* Scheduler.Scheduler
+      const { created, position, task } = yield* s.submit(untrusted("192.0.2.1, 192.0.2.0/30 scanme.example.com"))
+      assert.isTrue(created)
+      assert.strictEqual(task.state, "queued")
+      assert.strictEqual(task.pool, "nessus")
+      assert.deepStrictEqual(task.targets, ["192.0.2.1", "192.0.2.0/30", "scanme.example.com"])
+      assert.match(task.id, /^t_[A-Za-z0-9_-]{22}$/)
+      assert.match(task.createdAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
+      assert.strictEqual(position?.position, 1)
+      const again = yield* s.get(task.id)
+      assert.strictEqual(again.id, task.id)
+      assert.strictEqual((yield* s.queueStats()).queued, 1)
+    })))
+
+  it.effect("refuses bad submissions with specific reasons", () =>
+    provide(Effect.gen(function*() {
+      const s = yield* Scheduler.Scheduler
+      assert.strictEqual(yield* reasonOf(s.submit(untrusted("192.0.2.1", { pool: "nope" }))), "unknown_pool")
+      assert.strictEqual(yield* reasonOf(s.submit(untrusted("10.0.0.1"))), "targets_not_allowed")
+      assert.strictEqual(yield* reasonOf(s.submit(untrusted("other.example.com"))), "targets_not_allowed")
+      assert.strictEqual(yield* reasonOf(s.submit(untrusted("192.0.2.1;rm -rf /"))), "invalid_targets")
+      assert.strictEqual(yield* reasonOf(s.submit(untrusted("<x>"))), "invalid_targets")
+      assert.strictEqual(yield* reasonOf(s.submit(untrusted("192.0.2.0/24, 198.51.100.0/22"))), "targets_not_allowed")
+      const many = yield* errorOf(s.submit(untrusted("192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 127.0.0.0/22")))
+      assert.strictEqual(many.reason, "too_many_targets")
+      assert.include(many.message, "1024")
+      assert.strictEqual(yield* reasonOf(s.submit(untrusted("192.0.2.1", { instance: "solo1" }))), "unknown_scanner")
+      assert.strictEqual(yield* reasonOf(s.submit(untrusted("192.0.2.1", { credential: "plain" }))), "invalid_input")
+      assert.strictEqual(yield* reasonOf(s.submit({ scanType: "authenticated", targets: "192.0.2.1", name: "x" })), "invalid_input")
+      assert.strictEqual(
+        yield* reasonOf(s.submit({ scanType: "authenticated_privileged", targets: "192.0.2.1", name: "x", credential: "plain" })),
+        "invalid_input"
+      )
+      assert.strictEqual(yield* reasonOf(s.submit({ scanType: "authenticated", targets: "192.0.2.1", name: "x", credential: "nope" })), "unknown_credential")
+      assert.strictEqual(yield* reasonOf(s.submit(untrusted("192.0.2.1", { name: "" }))), "invalid_input")
+      assert.strictEqual(yield* reasonOf(s.submit(untrusted("192.0.2.1", { idempotencyKey: "bad key!" }))), "invalid_input")
+      assert.strictEqual(yield* reasonOf(s.get("../../etc/passwd")), "invalid_input")
+      assert.strictEqual(yield* reasonOf(s.get("t_AAAAAAAAAAAAAAAAAAAAAA")), "not_found")
+      assert.strictEqual((yield* s.queueStats()).queued, 0)
+    })))
+
+  it.effect("refuses inline credentials without a key, saying how to enable them", () =>
+    provide(Effect.gen(function*() {
+      const s = yield* Scheduler.Scheduler
+      const e = yield* errorOf(s.submit({
+        scanType: "authenticated",
+        targets: "192.0.2.1",
+        name: "x",
+        inlineCredential: { type: "ssh", username: "root", password: Redacted.make("pw") }
+      }))
+      assert.strictEqual(e.reason, "inline_credentials_disabled")
+      assert.include(e.message, "CREDENTIALS_KEY")
+    })))
+
+  it.effect("never stores or shows a secret (canary in inline credentials)", () =>
+    provide(
+      Effect.gen(function*() {
+        const s = yield* Scheduler.Scheduler
+        const canary = "CANARY-8f3b2c-pass"
+        const sudoCanary = "CANARY-sudo-77d1"
+        const { task } = yield* s.submit({
+          scanType: "authenticated_privileged",
+          targets: "192.0.2.7",
+          name: "creds",
+          idempotencyKey: "canary-key",
+          inlineCredential: {
+            type: "ssh",
+            username: "root",
+            password: Redacted.make(canary),
+            elevatePrivilegesWith: "sudo",
+            escalationPassword: Redacted.make(sudoCanary)
+          }
+        })
+        assert.deepStrictEqual(task.credential, { kind: "inline", type: "ssh", username: "root", elevatePrivilegesWith: "sudo" })
+        const claim = yield* claimSome(s, "w1")
+        yield* s.fail(claim.lease, { reason: "auth_rejected", message: "login refused" })
+        const outputs = [
+          JSON.stringify(yield* s.get(task.id)),
+          JSON.stringify(yield* s.list()),
+          JSON.stringify(yield* s.dlqList()),
+          JSON.stringify(yield* s.dlqInspect(task.id)),
+          JSON.stringify(yield* s.queueStats()),
+          JSON.stringify(yield* s.scanners())
+        ]
+        const stored = yield* s.dump
+        assert.isAbove(stored.length, 3)
+        for (const text of [...outputs, ...stored]) {
+          assert.notInclude(text, canary)
+          assert.notInclude(text, sudoCanary)
+          assert.notInclude(text, Buffer.from(canary).toString("base64"))
+        }
+        const cred = yield* s.credentialFor(task.id)
+        assert.isTrue(Option.isSome(cred))
+        if (Option.isSome(cred)) {
+          assert.strictEqual(Redacted.value(cred.value.password), canary)
+          assert.strictEqual(Redacted.value(cred.value.escalationPassword as Redacted.Redacted<string>), sudoCanary)
+          assert.notInclude(String(cred.value.password), canary)
+        }
+      }),
+      { key: testKey }
+    ))
+
+  it.effect("resolves named credentials for the worker", () =>
+    provide(Effect.gen(function*() {
+      const s = yield* Scheduler.Scheduler
+      const { task } = yield* s.submit({ scanType: "authenticated_privileged", targets: "192.0.2.1", name: "x", credential: "linux-admin" })
+      assert.deepStrictEqual(task.credential, { kind: "named", name: "linux-admin" })
+      const cred = yield* s.credentialFor(task.id)
+      assert.isTrue(Option.isSome(cred))
+      if (Option.isSome(cred)) {
+        assert.strictEqual(cred.value.username, "scanuser")
+        assert.strictEqual(Redacted.value(cred.value.password), "scanpass")
+        assert.strictEqual(cred.value.elevatePrivilegesWith, "sudo")
+      }
+    })))
+
+  it.effect("idempotency: 10 concurrent identical submissions make one task; different parameters conflict; keys live 48 h", () =>
+    provide(Effect.gen(function*() {
+      const s = yield* Scheduler.Scheduler
+      const req = untrusted("192.0.2.9", { idempotencyKey: "k-1" })
+      const results = yield* Effect.all(Array.from({ length: 10 }, () => s.submit(req)), { concurrency: "unbounded" })
+      assert.strictEqual(new Set(results.map((r) => r.task.id)).size, 1)
+      assert.strictEqual(results.filter((r) => r.created).length, 1)
+      assert.strictEqual((yield* s.queueStats()).queued, 1)
+      // the auto-chosen scanner is not part of the hash
+      const claim = yield* claimSome(s, "w1")
+      assert.isDefined(claim.task.instance)
+      const again = yield* s.submit(req)
+      assert.strictEqual(again.task.id, results[0]?.task.id)
+      assert.isFalse(again.created)
+      assert.strictEqual(again.task.state, "running")
+      const conflict = yield* errorOf(s.submit({ ...req, name: "other name" }))
+      assert.strictEqual(conflict.reason, "idempotency_conflict")
+      assert.include(conflict.message, "k-1")
+      yield* TestClock.adjust("49 hours")
+      const fresh = yield* s.submit(req)
+      assert.isTrue(fresh.created)
+      assert.notStrictEqual(fresh.task.id, again.task.id)
+    })))
+
+  it.effect("claims FIFO onto the least-utilised scanner; instance-bound tasks only on their scanner", () =>
+    provide(Effect.gen(function*() {
+      const s = yield* Scheduler.Scheduler
+      const a = yield* s.submit(untrusted("192.0.2.1", { name: "a" }))
+      const b = yield* s.submit(untrusted("192.0.2.2", { name: "b", instance: "s3" }))
+      const c = yield* s.submit(untrusted("192.0.2.3", { name: "c" }))
+      const c1 = yield* claimSome(s, "w")
+      assert.strictEqual(c1.task.id, a.task.id)
+      assert.strictEqual(c1.lease.instanceId, "s1")
+      assert.strictEqual(c1.task.phase, "creating")
+      assert.strictEqual(c1.task.attempt, 1)
+      assert.strictEqual(c1.scanName, Task.scanName(a.task.id, 1))
+      assert.isFalse(c1.takeover)
+      const c2 = yield* claimSome(s, "w")
+      assert.strictEqual(c2.task.id, b.task.id)
+      assert.strictEqual(c2.lease.instanceId, "s3")
+      const c3 = yield* claimSome(s, "w")
+      assert.strictEqual(c3.task.id, c.task.id)
+      assert.strictEqual(c3.lease.instanceId, "s2")
+      assert.deepStrictEqual(yield* runningOf(s, "nessus"), { s1: 1, s2: 1, s3: 1 })
+      assert.isTrue(Option.isNone(yield* s.claim({ worker: "w" })))
+      // a bound task waits for its scanner even when others are free
+      const bound = yield* s.submit(untrusted("192.0.2.4", { instance: "s3" }))
+      yield* s.submit(untrusted("192.0.2.5", { instance: "s3" }))
+      const c4 = yield* claimSome(s, "w")
+      assert.strictEqual(c4.task.id, bound.task.id)
+      assert.strictEqual(c4.lease.instanceId, "s3")
+      assert.isTrue(Option.isNone(yield* s.claim({ worker: "w" })))
+      yield* s.complete(c2.lease)
+      const c5 = yield* claimSome(s, "w")
+      assert.strictEqual(c5.lease.instanceId, "s3")
+    })))
+
+  it.effect("20 consumers racing over 3 scanners of capacity 2 never exceed capacity", () =>
+    provide(Effect.gen(function*() {
+      const s = yield* Scheduler.Scheduler
+      const total = 36
+      for (let i = 0; i < total; i++) yield* s.submit(untrusted(`192.0.2.${i + 1}`, { name: `t${i}` }))
+      const held = new Map<string, number>()
+      const done = yield* Ref.make(0)
+      const violations: Array<string> = []
+      let maxSeen = 0
+      const checkStore = Effect.gen(function*() {
+        for (const sc of yield* s.scanners("nessus")) {
+          maxSeen = Math.max(maxSeen, sc.running)
+          if (sc.running > sc.maxConcurrentScans) violations.push(`${sc.instanceId} running ${sc.running}`)
+        }
+      })
+      const consumer = (n: number) =>
+        Effect.gen(function*() {
+          for (let spins = 0; spins < 2000; spins++) {
+            if ((yield* Ref.get(done)) >= total) return
+            const c = yield* s.claim({ worker: `c${n}` })
+            if (Option.isNone(c)) {
+              yield* Effect.yieldNow
+              continue
+            }
+            const inst = c.value.lease.instanceId
+            held.set(inst, (held.get(inst) ?? 0) + 1)
+            if ((held.get(inst) ?? 0) > 2) violations.push(`${inst} held by ${held.get(inst)} consumers`)
+            yield* checkStore
+            yield* s.setPhase(c.value.lease, "launched", { nessusScanId: n })
+            yield* Effect.yieldNow
+            held.set(inst, (held.get(inst) ?? 0) - 1)
+            yield* s.complete(c.value.lease)
+            yield* checkStore
+            yield* Ref.update(done, (x) => x + 1)
+          }
+        })
+      yield* Effect.all(Array.from({ length: 20 }, (_, i) => consumer(i)), { concurrency: "unbounded" })
+      assert.deepStrictEqual(violations, [])
+      assert.strictEqual(yield* Ref.get(done), total)
+      assert.strictEqual(maxSeen, 2)
+      const completed = yield* s.list({ state: "completed", limit: 100 })
+      assert.strictEqual(completed.tasks.length, total)
+      assert.deepStrictEqual(yield* runningOf(s, "nessus"), { s1: 0, s2: 0, s3: 0 })
+    })))
+
+  it.effect("a consumer killed mid-task is taken over from its phase after lease expiry and the task completes once", () =>
+    provide(Effect.gen(function*() {
+      const s = yield* Scheduler.Scheduler
+      const { task } = yield* s.submit(untrusted("192.0.2.10"))
+      const a = yield* claimSome(s, "worker-a")
+      yield* s.setPhase(a.lease, "launched", { nessusScanId: 4242 })
+      yield* s.setPhase(a.lease, "polling")
+      // worker-a dies: no more heartbeats
+      yield* TestClock.adjust("30 seconds")
+      assert.isTrue(Option.isNone(yield* s.claim({ worker: "worker-b" })), "lease still valid")
+      yield* TestClock.adjust("31 seconds")
+      const b = yield* claimSome(s, "worker-b")
+      assert.isTrue(b.takeover)
+      assert.strictEqual(b.task.id, task.id)
+      assert.strictEqual(b.task.phase, "polling")
+      assert.strictEqual(b.task.nessusScanId, 4242)
+      assert.strictEqual(b.task.attempt, 1, "a takeover is not a new attempt (never relaunch)")
+      assert.strictEqual(b.task.takeovers, 1)
+      assert.strictEqual(b.lease.instanceId, a.lease.instanceId)
+      assert.strictEqual(b.scanName, a.scanName)
+      assert.deepStrictEqual(yield* runningOf(s, "nessus"), { s1: 1, s2: 0, s3: 0 }, "the slot stays held across the takeover")
+      // the zombie's late calls are refused
+      assert.strictEqual(yield* reasonOf(s.heartbeat(a.lease)), "lease_lost")
+      assert.strictEqual(yield* reasonOf(s.complete(a.lease)), "lease_lost")
+      assert.strictEqual(yield* reasonOf(s.fail(a.lease, { reason: "network", message: "x" })), "lease_lost")
+      yield* s.setPhase(b.lease, "exporting")
+      const done = yield* s.complete(b.lease, { authenticationStatus: "not_applicable", artifacts: { nessus: "/data/x.nessus" } })
+      assert.strictEqual(done.state, "completed")
+      assert.strictEqual(yield* reasonOf(s.complete(b.lease)), "lease_lost")
+      assert.strictEqual((yield* s.list({ state: "completed" })).tasks.length, 1)
+      assert.deepStrictEqual(done.artifacts, { nessus: "/data/x.nessus" })
+      assert.deepStrictEqual(yield* runningOf(s, "nessus"), { s1: 0, s2: 0, s3: 0 })
+    })))
+
+  it.effect("heartbeats keep the lease; a graceful release hands the task over at once", () =>
+    provide(Effect.gen(function*() {
+      const s = yield* Scheduler.Scheduler
+      yield* s.submit(untrusted("192.0.2.10"))
+      const a = yield* claimSome(s, "a")
+      yield* TestClock.adjust("45 seconds")
+      const renewed = yield* s.heartbeat(a.lease)
+      assert.isAbove(renewed.expiresAt, a.lease.expiresAt)
+      yield* TestClock.adjust("45 seconds")
+      assert.isTrue(Option.isNone(yield* s.claim({ worker: "b" })))
+      yield* s.release(renewed)
+      const b = yield* claimSome(s, "b")
+      assert.isTrue(b.takeover)
+      assert.strictEqual(b.task.phase, "creating")
+      assert.strictEqual(yield* reasonOf(s.heartbeat(renewed)), "lease_lost")
+    })))
+
+  it.effect("phases only move forward", () =>
+    provide(Effect.gen(function*() {
+      const s = yield* Scheduler.Scheduler
+      yield* s.submit(untrusted("192.0.2.10"))
+      const a = yield* claimSome(s, "a")
+      yield* s.setPhase(a.lease, "polling", { nessusScanId: 7 })
+      assert.strictEqual(yield* reasonOf(s.setPhase(a.lease, "creating")), "invalid_transition")
+      yield* s.setPhase(a.lease, "polling")
+      assert.strictEqual((yield* s.get(a.task.id)).nessusScanId, 7)
+    })))
+
+  it.effect("transient failures retry with backoff, then dead-letter; DLQ retry really reruns", () =>
+    provide(Effect.gen(function*() {
+      const s = yield* Scheduler.Scheduler
+      const { task } = yield* s.submit(untrusted("192.0.2.10"))
+      const delays: Array<number> = []
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        const c = yield* claimSome(s, "w")
+        assert.strictEqual(c.task.attempt, attempt)
+        yield* s.setPhase(c.lease, "launched", { nessusScanId: attempt })
+        const out = yield* s.fail(c.lease, { reason: "http_5xx", message: `HTTP 503 on attempt ${attempt}` })
+        assert.strictEqual(out._tag, "Retrying")
+        assert.strictEqual(out.task.state, "queued")
+        assert.isUndefined(out.task.nessusScanId)
+        const wait = out._tag === "Retrying" ? Date.parse(out.retryAt) - Date.parse(out.task.updatedAt) : 0
+        delays.push(wait)
+        assert.isTrue(Option.isNone(yield* s.claim({ worker: "w" })), "not before the backoff")
+        const pos = yield* s.position(task.id)
+        assert.isTrue(Option.isSome(pos) && (pos.value.estimatedWaitMs ?? 0) >= wait - 1)
+        yield* TestClock.adjust(wait)
+      }
+      const base = [1000, 2000, 4000]
+      delays.forEach((d, i) => {
+        assert.isAtLeast(d, (base[i] as number) * 0.8 - 1)
+        assert.isAtMost(d, (base[i] as number) * 1.2 + 1)
+      })
+      const last = yield* claimSome(s, "w")
+      assert.strictEqual(last.task.attempt, 4)
+      const out = yield* s.fail(last.lease, { reason: "http_5xx", message: "HTTP 503 again" })
+      assert.strictEqual(out._tag, "DeadLettered")
+      assert.strictEqual(out.task.state, "failed")
+      assert.strictEqual(out.task.errors.length, 4)
+      assert.deepStrictEqual(out.task.errors.map((e) => e.attempt), [1, 2, 3, 4])
+      assert.strictEqual(out.task.errors[0]?.phase, "launched")
+      const dlq = yield* s.dlqList()
+      assert.strictEqual(dlq.total, 1)
+      assert.strictEqual(dlq.entries[0]?.lastError?.message, "HTTP 503 again")
+      // retry from the DLQ: a new attempt from queued, with a fresh retry budget
+      const retried = yield* s.dlqRetry(task.id)
+      assert.strictEqual(retried.state, "queued")
+      assert.strictEqual((yield* s.dlqList()).total, 0)
+      assert.strictEqual(yield* reasonOf(s.dlqInspect(task.id)), "not_found")
+      const again = yield* claimSome(s, "w")
+      assert.strictEqual(again.task.attempt, 5)
+      assert.strictEqual(again.scanName, Task.scanName(task.id, 5))
+      const retryOut = yield* s.fail(again.lease, { reason: "timeout", message: "read timeout" })
+      assert.strictEqual(retryOut._tag, "Retrying")
+      yield* TestClock.adjust("2 seconds")
+      const fin = yield* claimSome(s, "w")
+      const done = yield* s.complete(fin.lease)
+      assert.strictEqual(done.state, "completed")
+      assert.strictEqual(done.errors.length, 5)
+    })))
+
+  it.effect("permanent failures go straight to the DLQ; DLQ lists newest first, paged; purge", () =>
+    provide(Effect.gen(function*() {
+      const s = yield* Scheduler.Scheduler
+      const ids: Array<string> = []
+      for (let i = 0; i < 5; i++) {
+        const { task } = yield* s.submit(untrusted(`192.0.2.${i + 1}`, { name: `n${i}` }))
+        ids.push(task.id)
+        const c = yield* claimSome(s, "w")
+        const out = yield* s.fail(c.lease, { reason: i % 2 === 0 ? "auth_rejected" : "invalid_targets", message: `bad ${i}` })
+        assert.strictEqual(out._tag, "DeadLettered")
+        yield* TestClock.adjust("1 minute")
+      }
+      const page1 = yield* s.dlqList("nessus", { offset: 0, limit: 2 })
+      assert.strictEqual(page1.total, 5)
+      assert.deepStrictEqual(page1.entries.map((e) => e.task.id), [ids[4], ids[3]])
+      const page2 = yield* s.dlqList("nessus", { offset: 2, limit: 2 })
+      assert.deepStrictEqual(page2.entries.map((e) => e.task.id), [ids[2], ids[1]])
+      const entry = yield* s.dlqInspect(ids[0] as string)
+      assert.strictEqual(entry.lastError?.reason, "auth_rejected")
+      assert.strictEqual(entry.task.attempt, 1)
+      // failed at t=0,1,2,3,4 min; now 5 min: purge those older than 2 min → ids 0, 1
+      const purged = yield* s.dlqPurge("nessus", { olderThan: 2 * 60_000 })
+      assert.strictEqual(purged, 2)
+      assert.strictEqual((yield* s.dlqList()).total, 3)
+      assert.strictEqual(yield* s.dlqPurge(), 3)
+      assert.strictEqual((yield* s.dlqList()).total, 0)
+    })))
+
+  it.effect("circuit: failures open it, open scanners are skipped, cooldown half-opens, one probe closes or reopens", () =>
+    provide(Effect.gen(function*() {
+      const s = yield* Scheduler.Scheduler
+      for (let i = 0; i < 5; i++) {
+        yield* s.submit(untrusted("192.0.2.1", { pool: "solo", name: `f${i}` }))
+        const c = yield* claimSome(s, "w", "solo")
+        yield* s.fail(c.lease, { reason: "scanner_down", message: "connection refused", retryable: false })
+      }
+      const [open] = (yield* s.circuits).filter((c) => c.instanceId === "solo1")
+      assert.strictEqual(open?.state, "open")
+      assert.strictEqual(open?.consecutiveFailures, 5)
+      assert.strictEqual(open?.retryAt, new Date(5 * 60_000).toISOString())
+      // open: skipped by selection
+      const { task: waiting } = yield* s.submit(untrusted("192.0.2.2", { pool: "solo" }))
+      yield* s.submit(untrusted("192.0.2.3", { pool: "solo" }))
+      assert.isTrue(Option.isNone(yield* s.claim({ worker: "w", pool: "solo" })))
+      yield* TestClock.adjust("4 minutes")
+      assert.isTrue(Option.isNone(yield* s.claim({ worker: "w", pool: "solo" })))
+      yield* TestClock.adjust("1 minute")
+      assert.strictEqual((yield* s.scanners("solo"))[0]?.circuit.state, "half_open")
+      const probe = yield* claimSome(s, "w", "solo")
+      assert.strictEqual(probe.task.id, waiting.id)
+      // only one probe at a time, even with a free slot
+      assert.isTrue(Option.isNone(yield* s.claim({ worker: "w", pool: "solo" })))
+      const half = (yield* s.scanners("solo"))[0]?.circuit
+      assert.strictEqual(half?.state, "half_open")
+      assert.strictEqual(half?.probeTaskId, waiting.id)
+      // the probe fails: reopen
+      yield* s.fail(probe.lease, { reason: "http_5xx", message: "503", retryable: false })
+      assert.strictEqual((yield* s.scanners("solo"))[0]?.circuit.state, "open")
+      yield* TestClock.adjust("5 minutes")
+      const probe2 = yield* claimSome(s, "w", "solo")
+      yield* s.complete(probe2.lease)
+      const closed = (yield* s.scanners("solo"))[0]?.circuit
+      assert.strictEqual(closed?.state, "closed")
+      assert.strictEqual(closed?.consecutiveFailures, 0)
+      const transitions = (yield* s.circuitTransitions()).filter((t) => t.instanceId === "solo1").map((t) => `${t.from}>${t.to}`).reverse()
+      assert.deepStrictEqual(transitions, ["closed>open", "open>half_open", "half_open>open", "open>half_open", "half_open>closed"])
+    })))
+
+  it.effect("circuit: reported failures open it and an operator reset closes it; other scanners keep working", () =>
+    provide(Effect.gen(function*() {
+      const s = yield* Scheduler.Scheduler
+      for (let i = 0; i < 5; i++) yield* s.reportScanner("s1", "failure")
+      assert.strictEqual((yield* s.scanners("nessus")).find((x) => x.instanceId === "s1")?.circuit.state, "open")
+      for (let i = 0; i < 4; i++) yield* s.submit(untrusted(`192.0.2.${i + 1}`))
+      const got = new Set<string>()
+      for (let i = 0; i < 4; i++) got.add((yield* claimSome(s, "w")).lease.instanceId)
+      assert.deepStrictEqual([...got].sort(), ["s2", "s3"])
+      const reset = yield* s.resetCircuit("s1")
+      assert.strictEqual(reset.state, "closed")
+      yield* s.submit(untrusted("192.0.2.9"))
+      assert.strictEqual((yield* claimSome(s, "w")).lease.instanceId, "s1")
+      assert.strictEqual(yield* reasonOf(s.resetCircuit("nope")), "unknown_scanner")
+    })))
+
+  it.effect("cancel: queued at once, running through the worker, terminal refused", () =>
+    provide(Effect.gen(function*() {
+      const s = yield* Scheduler.Scheduler
+      const q = yield* s.submit(untrusted("192.0.2.1"))
+      const cancelled = yield* s.cancel(q.task.id)
+      assert.strictEqual(cancelled.state, "cancelled")
+      assert.isTrue(Option.isNone(yield* s.claim({ worker: "w" })))
+      const r = yield* s.submit(untrusted("192.0.2.2"))
+      const c = yield* claimSome(s, "w")
+      const rc = yield* s.cancel(r.task.id)
+      assert.strictEqual(rc.state, "cancelled")
+      assert.isTrue(rc.cancelRequested)
+      assert.strictEqual(yield* reasonOf(s.heartbeat(c.lease)), "task_cancelled")
+      assert.strictEqual(yield* reasonOf(s.complete(c.lease)), "task_cancelled")
+      assert.strictEqual((yield* runningOf(s, "nessus"))["s1"], 1, "the slot is held until the scan is stopped")
+      yield* s.release(c.lease)
+      assert.strictEqual((yield* runningOf(s, "nessus"))["s1"], 0)
+      assert.strictEqual(yield* reasonOf(s.cancel(r.task.id)), "invalid_transition")
+      // a dead worker's cancelled task frees its slot when the lease expires
+      yield* s.submit(untrusted("192.0.2.3"))
+      const d = yield* claimSome(s, "w")
+      yield* s.cancel(d.task.id)
+      yield* TestClock.adjust("61 seconds")
+      assert.isTrue(Option.isNone(yield* s.claim({ worker: "w2" })))
+      assert.deepStrictEqual(yield* runningOf(s, "nessus"), { s1: 0, s2: 0, s3: 0 })
+    })))
+
+  it.effect("queue position and estimated wait come from capacity, running scans and recent durations", () =>
+    provide(Effect.gen(function*() {
+      const s = yield* Scheduler.Scheduler
+      const ids: Array<string> = []
+      for (let i = 0; i < 6; i++) ids.push((yield* s.submit(untrusted(`192.0.2.${i + 1}`, { pool: "solo" }))).task.id)
+      const first = yield* s.position(ids[0] as string)
+      assert.isTrue(Option.isSome(first))
+      if (Option.isSome(first)) {
+        assert.strictEqual(first.value.ahead, 0)
+        assert.strictEqual(first.value.estimatedWaitMs, 0)
+        assert.strictEqual(first.value.averageBasis, "default")
+        assert.strictEqual(first.value.capacity, 2)
+      }
+      // two scans of 10 minutes complete: the average becomes 10 minutes
+      for (let i = 0; i < 2; i++) {
+        const c = yield* claimSome(s, "w", "solo")
+        yield* TestClock.adjust("10 minutes")
+        yield* s.complete(c.lease)
+      }
+      // two start now; the other two wait
+      yield* claimSome(s, "w", "solo")
+      yield* claimSome(s, "w", "solo")
+      yield* TestClock.adjust("4 minutes")
+      const p4 = yield* s.position(ids[4] as string)
+      const p5 = yield* s.position(ids[5] as string)
+      assert.isTrue(Option.isSome(p4) && Option.isSome(p5))
+      if (Option.isSome(p4) && Option.isSome(p5)) {
+        assert.strictEqual(p4.value.averageBasis, "history")
+        assert.strictEqual(p4.value.averageScanMs, 10 * 60_000)
+        assert.strictEqual(p4.value.position, 1)
+        assert.strictEqual(p4.value.running, 2)
+        assert.strictEqual(p4.value.estimatedWaitMs, 6 * 60_000)
+        assert.strictEqual(p5.value.position, 2)
+        assert.strictEqual(p5.value.estimatedWaitMs, 6 * 60_000)
+      }
+      assert.isTrue(Option.isNone(yield* s.position(ids[0] as string)), "not queued any more")
+    })))
+
+  it.effect("lists tasks newest first with state, pool and CIDR-aware target filters and cursors", () =>
+    provide(Effect.gen(function*() {
+      const s = yield* Scheduler.Scheduler
+      const a = yield* s.submit(untrusted("192.0.2.0/28"))
+      const b = yield* s.submit(untrusted("198.51.100.7"))
+      const c = yield* s.submit(untrusted("scanme.example.com, 203.0.113.5-203.0.113.9"))
+      const d = yield* s.submit(untrusted("192.0.2.200", { pool: "solo" }))
+      const ids = (f: Scheduler.ListFilter) => Effect.map(s.list(f), (p) => p.tasks.map((t) => t.id))
+      assert.deepStrictEqual(yield* ids({}), [d.task.id, c.task.id, b.task.id, a.task.id])
+      assert.deepStrictEqual(yield* ids({ target: "192.0.2.5" }), [a.task.id])
+      assert.deepStrictEqual(yield* ids({ target: "192.0.2.0/24" }), [d.task.id, a.task.id])
+      assert.deepStrictEqual(yield* ids({ target: "198.51.100.0/24" }), [b.task.id])
+      assert.deepStrictEqual(yield* ids({ target: "203.0.113.8" }), [c.task.id])
+      assert.deepStrictEqual(yield* ids({ target: "SCANME.example.com" }), [c.task.id])
+      assert.deepStrictEqual(yield* ids({ target: "10.0.0.0/8" }), [])
+      assert.deepStrictEqual(yield* ids({ pool: "solo" }), [d.task.id])
+      yield* claimSome(s, "w")
+      assert.deepStrictEqual(yield* ids({ state: "running" }), [a.task.id])
+      const page1 = yield* s.list({ limit: 3 })
+      assert.strictEqual(page1.tasks.length, 3)
+      const page2 = yield* s.list({ limit: 3, cursor: page1.cursor })
+      assert.deepStrictEqual(page2.tasks.map((t) => t.id), [a.task.id])
+      assert.strictEqual(yield* reasonOf(s.list({ target: "a;b" })), "invalid_input")
+    })))
+
+  it.effect("housekeeping: terminal tasks expire a TTL after their last access; stale scans time out", () =>
+    provide(Effect.gen(function*() {
+      const s = yield* Scheduler.Scheduler
+      const stopped: Array<string> = []
+      const artifactsDeleted: Array<string> = []
+      const cleaned: Array<string> = []
+      const janitor = Housekeeping.ScanJanitor.of({
+        stopScan: (task) => Effect.sync(() => stopped.push(task.id)),
+        deleteArtifacts: (task) => Effect.sync(() => artifactsDeleted.push(task.id)),
+        deleteFinishedScans: (scanner, o) => Effect.sync(() => (cleaned.push(`${scanner.instanceId}:${o.isOwnScanName("nmcp-t_AAAAAAAAAAAAAAAAAAAAAA-a1")}:${o.isOwnScanName("Weekly scan")}`), 1))
+      })
+      const run = (dryRun = false) => Housekeeping.run({ dryRun }).pipe(Effect.provideService(Housekeeping.ScanJanitor, janitor))
+
+      const done = yield* s.submit(untrusted("192.0.2.1", { name: "done" }))
+      const failed = yield* s.submit(untrusted("192.0.2.2", { name: "failed" }))
+      const c1 = yield* claimSome(s, "w")
+      yield* s.complete(c1.lease, { artifacts: { nessus: "/data/done.nessus" } })
+      const c2 = yield* claimSome(s, "w")
+      yield* s.fail(c2.lease, { reason: "auth_rejected", message: "no" })
+
+      yield* TestClock.adjust("6 days")
+      yield* s.get(done.task.id) // reading status counts as access
+      yield* TestClock.adjust("6 days")
+      assert.deepStrictEqual((yield* run()).expired, [])
+      const preview = yield* run(true)
+      assert.deepStrictEqual(preview.expired, [])
+      yield* TestClock.adjust("2 days")
+      const dry = yield* run(true)
+      assert.deepStrictEqual(dry.expired.map((e) => e.taskId), [done.task.id])
+      assert.strictEqual((yield* s.get(done.task.id)).state, "completed", "a dry run deletes nothing (and the read is an access)")
+      yield* TestClock.adjust("7 days")
+      const report = yield* run()
+      assert.deepStrictEqual(report.expired.map((e) => e.taskId), [done.task.id])
+      assert.deepStrictEqual(artifactsDeleted, [done.task.id])
+      assert.strictEqual(yield* reasonOf(s.get(done.task.id)), "not_found")
+      assert.strictEqual((yield* s.dlqInspect(failed.task.id)).task.state, "failed", "failed tasks live 30 days")
+      yield* TestClock.adjust("10 days")
+      assert.deepStrictEqual((yield* run()).expired.map((e) => e.taskId), [failed.task.id])
+      assert.strictEqual((yield* s.dlqList()).total, 0)
+      assert.deepStrictEqual(cleaned.slice(0, 4), ["s1:true:false", "s2:true:false", "s3:true:false", "solo1:true:false"])
+
+      // a scan running past the maximum duration is stopped and marked timeout
+      const long = yield* s.submit(untrusted("192.0.2.3", { name: "long" }))
+      const c3 = yield* claimSome(s, "w")
+      yield* s.setPhase(c3.lease, "polling", { nessusScanId: 99 })
+      yield* TestClock.adjust("23 hours")
+      yield* s.heartbeat(c3.lease)
+      assert.deepStrictEqual((yield* run()).timedOut, [])
+      yield* TestClock.adjust("2 hours")
+      const r = yield* run()
+      assert.deepStrictEqual(r.timedOut.map((t) => [t.taskId, t.nessusScanId]), [[long.task.id, 99]])
+      assert.deepStrictEqual(stopped, [long.task.id])
+      const t = yield* s.get(long.task.id)
+      assert.strictEqual(t.state, "timeout")
+      assert.strictEqual(t.errors[0]?.reason, "timeout")
+      assert.deepStrictEqual(yield* runningOf(s, "nessus"), { s1: 0, s2: 0, s3: 0 })
+      assert.strictEqual((yield* s.dlqList()).total, 1)
+      assert.strictEqual(yield* reasonOf(s.heartbeat(c3.lease)), "lease_lost")
+    })))
+
+  it.effect("reload keeps running accounting and applies new capacity", () => {
+    const source = { text: baseConfig }
+    return provide(
+      Effect.gen(function*() {
+        const s = yield* Scheduler.Scheduler
+        for (let i = 0; i < 4; i++) yield* s.submit(untrusted(`192.0.2.${i + 1}`, { pool: "solo" }))
+        yield* claimSome(s, "w", "solo")
+        yield* claimSome(s, "w", "solo")
+        assert.isTrue(Option.isNone(yield* s.claim({ worker: "w", pool: "solo" })))
+        source.text = baseConfig.replace("url: \"http://127.0.0.1:8837\", username: u, password: p, max_concurrent_scans: 2", "url: \"http://127.0.0.1:8837\", username: u, password: p, max_concurrent_scans: 3")
+        const c = yield* s.reload
+        assert.strictEqual(c.pools.find((p) => p.name === "solo")?.scanners[0]?.maxConcurrentScans, 3)
+        const status = (yield* s.scanners("solo"))[0]
+        assert.strictEqual(status?.running, 2)
+        assert.strictEqual(status?.available, 1)
+        yield* claimSome(s, "w", "solo")
+        assert.isTrue(Option.isNone(yield* s.claim({ worker: "w", pool: "solo" })))
+        // a bad file is refused and the previous configuration stays
+        source.text = "pools: {}"
+        assert.strictEqual(yield* reasonOf(s.reload), "config_invalid")
+        assert.strictEqual((yield* s.scanners("solo"))[0]?.maxConcurrentScans, 3)
+      }),
+      { source }
+    )
+  })
+
+  it.effect("pools and queue status report live figures", () =>
+    provide(Effect.gen(function*() {
+      const s = yield* Scheduler.Scheduler
+      for (let i = 0; i < 3; i++) yield* s.submit(untrusted(`192.0.2.${i + 1}`))
+      yield* s.submit(untrusted("192.0.2.9", { instance: "s2" }))
+      yield* claimSome(s, "w")
+      const q = yield* s.queueStats("nessus")
+      assert.strictEqual(q.queued, 3)
+      assert.strictEqual(q.bound, 1)
+      assert.strictEqual(q.running, 1)
+      assert.strictEqual(q.capacity, 6)
+      assert.strictEqual(q.available, 5)
+      assert.strictEqual(q.next.length, 2)
+      const { defaultPool, pools } = yield* s.pools
+      assert.strictEqual(defaultPool, "nessus")
+      assert.deepStrictEqual(pools.map((p) => [p.name, p.capacity, p.running, p.queued]), [["nessus", 6, 1, 3], ["solo", 2, 0, 0]])
+      const sc = (yield* s.scanners()).find((x) => x.instanceId === "s2")
+      assert.strictEqual(sc?.queued, 1)
+      assert.strictEqual(sc?.circuit.state, "closed")
+      assert.notInclude(JSON.stringify(yield* s.scanners()), "password")
+    })))
+})
