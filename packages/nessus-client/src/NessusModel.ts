@@ -116,7 +116,11 @@ export const ServerStatus = Schema.Struct({
   pluginSet: opt(Schema.Boolean),
   pluginData: opt(Schema.Boolean)
 })
-/** @category models */
+/**
+ * A decoded `ServerStatus`.
+ *
+ * @category models
+ */
 export type ServerStatus = typeof ServerStatus.Type
 
 /**
@@ -163,7 +167,11 @@ export const ServerProperties = Schema.Struct({
   loaded_plugin_set: opt(NumberOrString),
   license: opt(License)
 })
-/** @category models */
+/**
+ * A decoded `ServerProperties`.
+ *
+ * @category models
+ */
 export type ServerProperties = typeof ServerProperties.Type
 
 /**
@@ -194,7 +202,11 @@ export const Template = Schema.Struct({
   manager_only: opt(Schema.Boolean),
   unsupported: opt(Schema.Boolean)
 })
-/** @category models */
+/**
+ * A decoded `Template`.
+ *
+ * @category models
+ */
 export type Template = typeof Template.Type
 
 /**
@@ -221,7 +233,11 @@ export const Scanner = Schema.Struct({
   platform: opt(Schema.String),
   loaded_plugin_set: opt(NumberOrString)
 })
-/** @category models */
+/**
+ * A decoded `Scanner`.
+ *
+ * @category models
+ */
 export type Scanner = typeof Scanner.Type
 
 /**
@@ -247,7 +263,11 @@ export const Policy = Schema.Struct({
   creation_date: opt(Schema.Number),
   last_modification_date: opt(Schema.Number)
 })
-/** @category models */
+/**
+ * A decoded `Policy`.
+ *
+ * @category models
+ */
 export type Policy = typeof Policy.Type
 
 /**
@@ -270,7 +290,11 @@ export const Folder = Schema.Struct({
   default_tag: opt(Schema.Number),
   unread_count: opt(Schema.Number)
 })
-/** @category models */
+/**
+ * A decoded `Folder`.
+ *
+ * @category models
+ */
 export type Folder = typeof Folder.Type
 
 /**
@@ -311,7 +335,11 @@ export const ScanSummary = Schema.Struct({
   creation_date: opt(Schema.Number),
   last_modification_date: opt(Schema.Number)
 })
-/** @category models */
+/**
+ * A decoded `ScanSummary`.
+ *
+ * @category models
+ */
 export type ScanSummary = typeof ScanSummary.Type
 
 /**
@@ -344,7 +372,11 @@ export const CreatedScan = Schema.Struct({
   creation_date: opt(Schema.Number),
   last_modification_date: opt(Schema.Number)
 })
-/** @category models */
+/**
+ * A decoded `CreatedScan`.
+ *
+ * @category models
+ */
 export type CreatedScan = typeof CreatedScan.Type
 
 /**
@@ -383,7 +415,11 @@ export const ScanInfo = Schema.Struct({
   edit_allowed: opt(Schema.Boolean),
   control: opt(Schema.Boolean)
 })
-/** @category models */
+/**
+ * A decoded `ScanInfo`.
+ *
+ * @category models
+ */
 export type ScanInfo = typeof ScanInfo.Type
 
 /**
@@ -409,7 +445,11 @@ export const ScanHost = Schema.Struct({
   severity: opt(Schema.Number),
   score: opt(Schema.Number)
 })
-/** @category models */
+/**
+ * A decoded `ScanHost`.
+ *
+ * @category models
+ */
 export type ScanHost = typeof ScanHost.Type
 
 /**
@@ -426,7 +466,11 @@ export const ScanVulnerability = Schema.Struct({
   severity_index: opt(Schema.Number),
   vuln_index: opt(Schema.Number)
 })
-/** @category models */
+/**
+ * A decoded `ScanVulnerability`.
+ *
+ * @category models
+ */
 export type ScanVulnerability = typeof ScanVulnerability.Type
 
 /**
@@ -442,7 +486,11 @@ export const ScanHistory = Schema.Struct({
   creation_date: opt(Schema.Number),
   last_modification_date: opt(Schema.Number)
 })
-/** @category models */
+/**
+ * A decoded `ScanHistory`.
+ *
+ * @category models
+ */
 export type ScanHistory = typeof ScanHistory.Type
 
 /**
@@ -456,7 +504,11 @@ export const ScanDetails = Schema.Struct({
   vulnerabilities: opt(Schema.Array(ScanVulnerability)),
   history: opt(Schema.Array(ScanHistory))
 })
-/** @category models */
+/**
+ * A decoded `ScanDetails`.
+ *
+ * @category models
+ */
 export type ScanDetails = typeof ScanDetails.Type
 
 /**
@@ -512,7 +564,11 @@ export const HostVulnerability = Schema.Struct({
   hostname: opt(Schema.String),
   vuln_index: opt(Schema.Number)
 })
-/** @category models */
+/**
+ * A decoded `HostVulnerability`.
+ *
+ * @category models
+ */
 export type HostVulnerability = typeof HostVulnerability.Type
 
 /**
@@ -524,7 +580,11 @@ export const HostDetails = Schema.Struct({
   info: HostInfo,
   vulnerabilities: opt(Schema.Array(HostVulnerability))
 })
-/** @category models */
+/**
+ * A decoded `HostDetails`.
+ *
+ * @category models
+ */
 export type HostDetails = typeof HostDetails.Type
 
 /**
@@ -539,7 +599,11 @@ export const PluginOutputEntry = Schema.Struct({
   ports: opt(Schema.Record(Schema.String, Schema.Unknown)),
   has_attachment: opt(Schema.Number)
 })
-/** @category models */
+/**
+ * A decoded `PluginOutputEntry`.
+ *
+ * @category models
+ */
 export type PluginOutputEntry = typeof PluginOutputEntry.Type
 
 /**
@@ -551,7 +615,11 @@ export const PluginOutput = Schema.Struct({
   info: opt(Schema.Record(Schema.String, Schema.Unknown)),
   outputs: opt(Schema.Array(PluginOutputEntry))
 })
-/** @category models */
+/**
+ * A decoded `PluginOutput`.
+ *
+ * @category models
+ */
 export type PluginOutput = typeof PluginOutput.Type
 
 /**
@@ -575,7 +643,11 @@ export const ExportRequested = Schema.Struct({
   file: Schema.Number,
   token: Schema.optionalKey(Schema.RedactedFromValue(Schema.String))
 })
-/** @category models */
+/**
+ * A decoded `ExportRequested`.
+ *
+ * @category models
+ */
 export type ExportRequested = typeof ExportRequested.Type
 
 /**
@@ -623,7 +695,11 @@ export const Escalation = Schema.Literals([
   "Cisco 'enable'",
   "Checkpoint Gaia 'expert'"
 ])
-/** @category models */
+/**
+ * A decoded `Escalation`.
+ *
+ * @category models
+ */
 export type Escalation = typeof Escalation.Type
 
 const Secret = Schema.Redacted(Schema.String)
@@ -642,7 +718,11 @@ export const SshCredential = Schema.Struct({
   escalationAccount: Schema.optionalKey(Schema.String),
   escalationPassword: Schema.optionalKey(Secret)
 })
-/** @category models */
+/**
+ * A decoded `SshCredential`.
+ *
+ * @category models
+ */
 export type SshCredential = typeof SshCredential.Type
 
 /**
@@ -655,7 +735,11 @@ export const WindowsCredential = Schema.Struct({
   password: Secret,
   domain: Schema.optionalKey(Schema.String)
 })
-/** @category models */
+/**
+ * A decoded `WindowsCredential`.
+ *
+ * @category models
+ */
 export type WindowsCredential = typeof WindowsCredential.Type
 
 /**
@@ -678,7 +762,11 @@ export const CreateScan = Schema.Struct({
     windows: Schema.optionalKey(Schema.Array(WindowsCredential))
   }))
 })
-/** @category models */
+/**
+ * A decoded `CreateScan`.
+ *
+ * @category models
+ */
 export type CreateScan = typeof CreateScan.Type
 
 /**

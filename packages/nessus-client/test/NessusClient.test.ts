@@ -5,7 +5,8 @@
  */
 import { NodeFileSystem } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Option, Redacted, Stream } from "effect"
+import { Cause, ConfigProvider, Effect, Exit, Layer, Logger, Option, Redacted, References, Stream, Tracer } from "effect"
+import { HttpClient } from "effect/http"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -32,6 +33,8 @@ const failure = <A>(exit: Exit.Exit<A, NessusError>): NessusError => {
   if (!(error instanceof NessusError)) throw new Error(`expected a NessusError, got ${String(error)}`)
   return error
 }
+
+const BASIC = "731a8e52-3ea6-a291-ec0a-d2ff0619c19d7bd788d6be818b65"
 
 const sshSudo = {
   username: "scanuser",
@@ -293,6 +296,55 @@ describe("NessusClient auth", () => {
       assert.notInclude(JSON.stringify(keysError), ACCESS_KEY)
     }).pipe(Effect.provide(HttpLive)))
 
+  it.effect("secrets never reach spans (even with every request header captured) or logs", () =>
+    Effect.gen(function*() {
+      const sim = yield* simulator({ scanApi: false })
+      const canary = "canary-span-Pa55-0b9d"
+      const spans: Array<Tracer.NativeSpan> = []
+      const logs: Array<string> = []
+      const tracer = Tracer.make({
+        span: (options) => {
+          const span = new Tracer.NativeSpan(options)
+          spans.push(span)
+          return span
+        }
+      })
+      yield* Effect.gen(function*() {
+        const bad = yield* passwordClient(sim.scanners[0]!.url, "session", { password: canary })
+        yield* Effect.exit(bad.listScans())
+        const webui = yield* passwordClient(sim.scanners[0]!.url, "web-ui")
+        yield* webui.createScan({ name: "traced", targets: "10.0.0.5" })
+        const keys = yield* keysClient(sim.scanners[0]!.url)
+        yield* keys.listFolders
+        // renewals and token refreshes log at debug level
+        sim.scanners[0]!.setFaults({ revokeSessions: true })
+        yield* webui.listScans()
+      }).pipe(
+        Effect.withTracer(tracer),
+        Effect.provideService(HttpClient.TracerHeaderFilter, () => true),
+        Effect.provide(Logger.layer([Logger.map(Logger.formatJson, (line) => void logs.push(line))])),
+        Effect.provideService(References.MinimumLogLevel, "All")
+      )
+      assert.isTrue(logs.some((l) => l.includes("logging in again")), "debug logs were captured")
+      for (const line of logs) {
+        for (const secret of [canary, SECRET_KEY]) assert.notInclude(line, secret)
+      }
+      const names = spans.map((s) => s.name)
+      assert.include(names, "NessusClient.scans.create")
+      const dump = JSON.stringify(spans.map((s) => ({
+        name: s.name,
+        attributes: Object.fromEntries(s.attributes),
+        events: s.events
+      })))
+      assert.include(dump, "x-apikeys", "request headers were captured")
+      for (const secret of [canary, SECRET_KEY, "nessus\"}"]) assert.notInclude(dump, secret)
+      const headerValues = spans.flatMap((s) =>
+        [...s.attributes].filter(([k]) => /x-apikeys|x-cookie|x-api-token/i.test(k)).map(([, v]) => v)
+      )
+      assert.isAbove(headerValues.length, 0)
+      for (const value of headerValues) assert.strictEqual(String(value), "<redacted>")
+    }).pipe(Effect.provide(HttpLive)))
+
   it.effect("scan_api false: API keys and plain sessions get ScanApiUnavailable (412); reads and exports still work", () =>
     Effect.gen(function*() {
       const sim = yield* simulator({ scanApi: false, edition: "essentials", scanDurationMs: 0 })
@@ -410,6 +462,41 @@ describe("NessusClient auth", () => {
       assert.strictEqual(error.status, 403)
     }).pipe(Effect.provide(HttpLive)))
 
+  it.effect("layerConfig reads NESSUS_* settings (password Redacted) and builds a working client", () =>
+    Effect.gen(function*() {
+      const sim = yield* simulator({ scanApi: false })
+      const env = {
+        NESSUS_URL: sim.scanners[0]!.url,
+        NESSUS_USERNAME: "nessus",
+        NESSUS_PASSWORD: "nessus",
+        NESSUS_REQUEST_TIMEOUT: "10 seconds"
+      }
+      const mode = yield* Effect.gen(function*() {
+        const nessus = yield* NessusClient.NessusClient
+        yield* nessus.createScan({ name: "from-config", targets: "10.0.0.5" })
+        return yield* nessus.authMode
+      }).pipe(
+        Effect.provide(NessusClient.layerConfig().pipe(
+          Layer.provide(HttpLive),
+          Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnvRecord(env)))
+        ))
+      )
+      assert.strictEqual(mode, "web-ui")
+      const missing = yield* Effect.exit(
+        Effect.provide(
+          Effect.gen(function*() {
+            return yield* NessusClient.NessusClient
+          }),
+          NessusClient.layerConfig().pipe(
+            Layer.provide(HttpLive),
+            Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnvRecord({ NESSUS_USERNAME: "x" })))
+          )
+        )
+      )
+      assert.isTrue(Exit.isFailure(missing))
+      assert.include(Exit.isFailure(missing) ? Cause.pretty(missing.cause) : "", "NESSUS_URL")
+    }))
+
   it.effect("invalid options fail with InvalidRequest", () =>
     Effect.gen(function*() {
       const bad = [
@@ -440,6 +527,28 @@ describe("NessusClient faults", () => {
       assert.strictEqual(error.status, 502)
       assert.isTrue(error.isTransient)
       assert.strictEqual(calls(sim, /^POST \/folders$/), 1)
+    }).pipe(Effect.provide(HttpLive)))
+
+  it.effect("a write whose connection is reset is not retried; createScan looks for the scan before failing", () =>
+    Effect.gen(function*() {
+      const sim = yield* simulator()
+      const nessus = yield* keysClient(sim.scanners[0]!.url)
+      sim.scanners[0]!.setFaults({ resetConnections: 1 })
+      const error = failure(yield* Effect.exit(nessus.createScan({ name: "reset", targets: "10.0.0.5", template: BASIC })))
+      assert.strictEqual(error.reason, "Transport")
+      assert.isTrue(error.isTransient)
+      assert.strictEqual(calls(sim, /^POST \/scans$/), 1)
+      assert.strictEqual(calls(sim, /^GET \/scans$/), 1)
+    }).pipe(Effect.provide(HttpLive)))
+
+  it.effect("scan_api false and the connection dropped before any answer: ScanApiUnavailable", () =>
+    Effect.gen(function*() {
+      const sim = yield* simulator({ scanApi: false })
+      const nessus = yield* keysClient(sim.scanners[0]!.url)
+      sim.scanners[0]!.setFaults({ resetConnections: 1 })
+      const error = failure(yield* Effect.exit(nessus.createScan({ name: "gone", targets: "10.0.0.5", template: BASIC })))
+      assert.strictEqual(error.reason, "ScanApiUnavailable")
+      assert.include(error.message, "closed the connection")
     }).pipe(Effect.provide(HttpLive)))
 
   it.live("429 is RateLimited and retried for reads; resets are retried for reads", () =>

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { afterAll } from "vitest"
+import { afterAll, onTestFinished } from "vitest"
 import { repoRoot } from "./helpers.js"
 import { selfSigned } from "./tls.js"
 
@@ -54,6 +54,7 @@ describe("nessus-simulator CLI (built dist)", () => {
 
   it("starts one scanner, prints its URL, serves it, exits 0 on SIGTERM", async () => {
     const s = await startCli(["--port", "0"], 1)
+    onTestFinished(() => void s.child.kill("SIGKILL"))
     const url = /(http:\/\/127\.0\.0\.1:\d+)/.exec(s.lines[0]!)?.[1]
     assert.isDefined(url, s.lines.join("\n"))
     const r = await fetch(`${url}/session`, {
@@ -68,6 +69,7 @@ describe("nessus-simulator CLI (built dist)", () => {
 
   it("serves several scanners from a YAML config, HTTPS via --tls-cert/--tls-key, exits 0 on SIGINT", async () => {
     const tls = selfSigned()
+    onTestFinished(() => rmSync(tls.dir, { recursive: true, force: true }))
     const config = join(dir, "sim.yaml")
     writeFileSync(
       config,
@@ -85,12 +87,12 @@ describe("nessus-simulator CLI (built dist)", () => {
       ].join("\n")
     )
     const s = await startCli(["--config", config, "--tls-cert", tls.certFile, "--tls-key", tls.keyFile], 2)
+    onTestFinished(() => void s.child.kill("SIGKILL"))
     assert.strictEqual(s.lines.length, 2, s.stderr)
     assert.match(s.lines[0]!, /pro .*https:\/\/127\.0\.0\.1:\d+ \(scan_api: true\)/)
     assert.match(s.lines[1]!, /essentials .*https:\/\/127\.0\.0\.1:\d+ \(scan_api: false\)/)
     s.child.kill("SIGINT")
     assert.strictEqual(await exited(s.child), 0)
-    rmSync(tls.dir, { recursive: true, force: true })
   })
 
   it("a bad config exits 2 with an error naming the key", async () => {

@@ -398,7 +398,7 @@ export const parse = (
   options: { readonly file: string; readonly env: Readonly<Record<string, string | undefined>> }
 ): Result.Result<Config, SchedulerError.SchedulerError> => {
   const lines = new LineCounter()
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false })
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true })
   const w = new Walker(options.file, lines, options.env)
   for (const err of doc.errors) {
     const line = err.linePos?.[0]?.line ?? 1
@@ -509,6 +509,32 @@ const envFromConfigProvider = (text: string) =>
     }
     return env
   })
+
+/**
+ * A JSON-safe view of a configuration without any secret (for `config validate` output and logs).
+ *
+ * @category queries
+ */
+export const summary = (config: Config) => ({
+  file: config.file,
+  defaultPool: config.defaultPool,
+  pools: config.pools.map((p) => ({
+    name: p.name,
+    allowedTargets: p.allowedTargets.map((t) => t.text),
+    maxTargets: p.maxTargets,
+    scanners: p.scanners.map((s) => ({
+      instanceId: s.instanceId,
+      name: s.name,
+      url: s.url,
+      auth: s.auth._tag === "Password" ? `password (user ${s.auth.username})` : "api keys",
+      apiMode: s.apiMode,
+      maxConcurrentScans: s.maxConcurrentScans,
+      enabled: s.enabled,
+      tls: s.tls.caFile !== undefined ? `ca_file ${s.tls.caFile}` : s.tls.fingerprint !== undefined ? "pinned fingerprint" : s.tls.insecure ? "insecure" : "system CAs"
+    }))
+  })),
+  credentials: config.credentials.map((c) => ({ name: c.name, type: c.type, username: c.username, elevatePrivilegesWith: c.elevatePrivilegesWith }))
+})
 
 // ---------------------------------------------------------------------------------------------------
 // service

@@ -580,18 +580,15 @@ const makeWith = (store: Store, options: Options = {}): Effect.Effect<Service, n
           )
         )
       }
-      const taskId = result._tag === "Created" ? id : result.taskId
-      const saved = yield* store.get(taskId, undefined)
-      if (saved === undefined) return yield* Effect.fail(SchedulerError.make("not_found", `Task ${taskId} vanished right after submission.`, { taskId }))
+      const saved = result._tag === "Created" ? { ...rec, seq: result.seq } : yield* store.get(result.taskId, undefined)
+      if (saved === undefined) {
+        return yield* Effect.fail(SchedulerError.make("not_found", `Task ${result._tag === "Created" ? id : result.taskId} vanished right after submission.`))
+      }
       const pos = saved.state === "queued" ? yield* positionOf(saved) : undefined
       return { task: toTask(saved), created: result._tag === "Created", position: pos }
     })
 
     // -- reads --------------------------------------------------------------------------------------
-
-    const average = (pool: string) =>
-      Effect.map(store.durations(pool), (d) =>
-        d.length === 0 ? { ms: defaultScanMs, basis: "default" as const } : { ms: Math.round(d.reduce((a, b) => a + b, 0) / d.length), basis: "history" as const })
 
     const positionOf = (r: TaskRecord) =>
       Effect.gen(function*() {
@@ -601,15 +598,17 @@ const makeWith = (store: Store, options: Options = {}): Effect.Effect<Service, n
         const all = pool?.scanners ?? []
         const relevant = (r.requestedInstance === undefined ? all : all.filter((s) => s.instanceId === r.requestedInstance)).filter((s) => s.enabled)
         const capacity = relevant.reduce((n, s) => n + s.maxConcurrentScans, 0)
-        const starts = (yield* store.running(relevant.map((s) => s.instanceId))).flat()
-        const avg = yield* average(r.pool)
-        const ahead = yield* store.ahead(r, all.map((s) => s.instanceId))
+        const { ahead, durations, starts } = yield* store.positionInputs(r, all.map((s) => s.instanceId), relevant.map((s) => s.instanceId))
+        const history = durations.length > 0
+        const avg = history ? Math.round(durations.reduce((a, b) => a + b, 0) / durations.length) : defaultScanMs
         let wait: number | undefined
         if (capacity > 0) {
-          const slots = starts.map((s) => Math.max(0, avg.ms - (t - s))).sort((a, b) => a - b).slice(0, capacity)
-          while (slots.length < capacity) slots.unshift(0)
-          slots.sort((a, b) => a - b)
-          wait = (slots[ahead % capacity] as number) + Math.floor(ahead / capacity) * avg.ms
+          // Slots sorted by when they free up: idle ones now, busy ones when their scan should end;
+          // each slot then takes the next queued task every `avg`.
+          const busy = starts.map((s) => Math.max(0, avg - (t - s))).sort((a, b) => a - b).slice(0, capacity)
+          const idle = capacity - busy.length
+          const slot = ahead % capacity
+          wait = (slot < idle ? 0 : (busy[slot - idle] as number)) + Math.floor(ahead / capacity) * avg
           if (r.retryAt !== undefined) wait = Math.max(wait, r.retryAt - t)
         }
         return {
@@ -617,8 +616,8 @@ const makeWith = (store: Store, options: Options = {}): Effect.Effect<Service, n
           ahead,
           capacity,
           running: starts.length,
-          averageScanMs: avg.ms,
-          averageBasis: avg.basis,
+          averageScanMs: avg,
+          averageBasis: history ? "history" : "default",
           estimatedWaitMs: wait,
           estimatedStartAt: wait === undefined ? undefined : iso(t + wait)
         } satisfies Task.QueuePosition
@@ -732,31 +731,20 @@ const makeWith = (store: Store, options: Options = {}): Effect.Effect<Service, n
     const complete = (lease: Lease, result: Task.CompletionResult = {}) =>
       Effect.gen(function*() {
         const r = yield* store.complete({ id: lease.taskId, token: lease.token, now: yield* now, result, ttls, circuit, keepDurations: 20 })
-        if (r !== "ok") return yield* Effect.fail(leaseError(lease.taskId, r))
-        return toTask((yield* store.get(lease.taskId, undefined)) as TaskRecord)
+        if (typeof r === "string") return yield* Effect.fail(leaseError(lease.taskId, r))
+        return toTask(r.record)
       })
 
     const fail = (lease: Lease, failure: Failure) =>
       Effect.gen(function*() {
         const t = yield* now
-        const current = yield* store.get(lease.taskId, undefined)
-        if (current === undefined) return yield* Effect.fail(leaseError(lease.taskId, "not_found"))
         const transient = failure.retryable ?? Retry.isTransient(failure.reason)
-        const retryNumber = current.attempt - current.runBase
-        const delay = transient ? yield* Retry.delayFor(retry, retryNumber) : Option.none()
-        const error: Task.AttemptError = {
-          attempt: current.attempt,
-          at: iso(t) as string,
-          reason: failure.reason,
-          message: failure.message.slice(0, 2000),
-          ...(current.phase !== undefined ? { phase: current.phase } : {}),
-          ...(current.instance !== undefined ? { instanceId: current.instance } : {})
-        }
+        const delay = transient ? yield* Retry.delayFor(retry, lease.attempt - lease.runBase) : Option.none()
         const r = yield* store.fail({
           id: lease.taskId,
           token: lease.token,
           now: t,
-          error,
+          error: { at: iso(t) as string, reason: failure.reason, message: failure.message.slice(0, 2000) },
           transient: transient && Option.isSome(delay),
           scannerFailure: Retry.isScannerFailure(failure.reason),
           maxRetries: retry.retries,
@@ -764,8 +752,8 @@ const makeWith = (store: Store, options: Options = {}): Effect.Effect<Service, n
           ttls,
           circuit
         })
-        if (typeof r === "string") return yield* Effect.fail(leaseError(lease.taskId, r === "ok" ? "lost" : r))
-        const task = toTask((yield* store.get(lease.taskId, undefined)) as TaskRecord)
+        if (typeof r === "string") return yield* Effect.fail(leaseError(lease.taskId, r))
+        const task = toTask(r.record)
         return r._tag === "Retried"
           ? { _tag: "Retrying" as const, task, retryAt: iso(r.retryAt) as string }
           : { _tag: "DeadLettered" as const, task }

@@ -39,7 +39,7 @@ export const testKey = Redacted.make(randomBytes(32).toString("base64"))
 
 export interface Backend {
   readonly name: "memory" | "redis"
-  readonly layer: (options: Scheduler.Options) => Layer.Layer<Scheduler.Scheduler, never, ScannerConfig.ScannerConfig | Credentials.Credentials>
+  readonly layer: (options: Scheduler.Options) => Layer.Layer<Scheduler.Scheduler, SchedulerError.SchedulerError, ScannerConfig.ScannerConfig | Credentials.Credentials>
 }
 
 export const redisUrl = (): string => {
@@ -83,6 +83,7 @@ export const harness = (
   ).pipe(Layer.orDie)
   const credentialsLayer = Credentials.layer({ key: options.key }).pipe(Layer.orDie)
   return backend.layer(options.scheduler ?? {}).pipe(
+    Layer.orDie,
     Layer.provideMerge(credentialsLayer),
     Layer.provideMerge(configLayer)
   )

@@ -5,6 +5,7 @@
  * 2. the `Credentialed_Scan` host property;
  * 3. authentication plugins: 21745/104410 failure, 141118/110095/117887 and local-check plugins (12634,
  *    22869, 97993) success, 110723/117886 "no credentials / local checks not enabled" as weak failure;
+ * 4. last, the `LastAuthenticatedResults` / `LastUnauthenticatedResults` host properties;
  * and 110385/102094 mark "logged in, insufficient privilege".
  *
  * A 19506 "no" is overridden only by 141118/110095 (explicit credential-status plugins), because paranoid
@@ -159,7 +160,13 @@ export class HostSignals {
     else if (this.failures.length > 0) status = "failed"
     else if (this.successes.length > 0) status = "success"
     else if (this.notRun.length > 0) status = "failed"
-    else status = "unknown"
+    else if (host?.properties["LastAuthenticatedResults"] !== undefined) {
+      evidence.push("HostProperties LastAuthenticatedResults present (results of an authenticated scan)")
+      status = "success"
+    } else if (host?.properties["LastUnauthenticatedResults"] !== undefined) {
+      evidence.push("HostProperties LastUnauthenticatedResults present (results of an unauthenticated scan)")
+      status = "failed"
+    } else status = "unknown"
     evidence.push(...this.failures, ...this.successes)
     if (this.successes.length === 0 && status !== "success") evidence.push(...this.notRun)
     if (this.privilege.length > 0) {

@@ -14,7 +14,7 @@
  * })
  * ```
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { attempt } from "./internal/attempt.js"
 import { type Compiled, compileFilters as compile, type Filters, type HostKey } from "./internal/filters.js"
 import type { FieldValue, Finding, ScanMetadata } from "./internal/model.js"

@@ -17,7 +17,7 @@
  * })
  * ```
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { ScanType } from "./Authentication.js"
 import type { Page } from "./Findings.js"
 import { attempt, attemptPromise } from "./internal/attempt.js"

@@ -13,7 +13,8 @@
  * )
  * ```
  */
-import { Effect, Stream } from "effect"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
 import { attempt } from "./internal/attempt.js"
 import type { ReportEvent } from "./internal/model.js"
 import { eventSink } from "./internal/nessus.js"

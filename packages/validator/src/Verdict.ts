@@ -13,7 +13,7 @@
  * })
  * ```
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { ScanType } from "./Authentication.js"
 import { attemptPromise } from "./internal/attempt.js"
 import { parseFile, unreadable } from "./internal/parse.js"

@@ -297,7 +297,7 @@ export const make = Effect.fnUntraced(function*(settings: Settings) {
                     ...(found.value.uuid !== undefined ? { uuid: found.value.uuid } : {}),
                     ...(found.value.folder_id !== undefined ? { folder_id: found.value.folder_id } : {})
                   })
-                  : classifyDrop(call, error)
+                  : Effect.fail(error)
             )
         )
       )
@@ -406,13 +406,11 @@ export const make = Effect.fnUntraced(function*(settings: Settings) {
       ? `/tokens/${encodeURIComponent(Redacted.value(handle.token.value))}/${leaf}`
       : `/scans/${handle.scanId}/export/${handle.file}/${leaf}`
 
-  const exportFailed = (target: Http.Target, status: number, message: string | undefined) =>
+  const exportFailed = (target: Http.Target) =>
     new NessusError({
       reason: "ServerError",
       operation: target.operation,
       request: Http.label(target),
-      status,
-      ...(message !== undefined && message !== null ? { nessusMessage: message } : {}),
       detail: "Nessus reports that building the export failed; request a new export"
     })
 
@@ -454,7 +452,7 @@ export const make = Effect.fnUntraced(function*(settings: Settings) {
         state === "ready"
           ? Effect.void
           : state === "error"
-          ? Effect.fail(exportFailed(target, 200, undefined))
+          ? Effect.fail(exportFailed(target))
           : Effect.fail(
             new NessusError({
               reason: "Timeout",

@@ -142,7 +142,7 @@ export const decodeJson = <S extends Schema.Top & { readonly DecodingServices: n
 (response: HttpClientResponse.HttpClientResponse): Effect.Effect<S["Type"], NessusError> =>
   response.json.pipe(
     Effect.mapError((error) =>
-      error.reason._tag === "DecodeError" && !(codeOf(error.reason.cause) ?? "").startsWith("UND_")
+      error.reason._tag === "DecodeError" && error.reason.cause instanceof SyntaxError
         ? new NessusError({
           reason: "Decode",
           operation: target.operation,

@@ -3,7 +3,7 @@
  * Texts follow the shapes quoted in shared/reference/plugin-19506.md (10.x field order, `&apos;` escaping,
  * `yes, as '<user>' via ssh`, 21745/104410 failure blocks, 110385 insufficient privilege).
  */
-import { escapeXml } from "./util.js"
+import { escapeXml, scanDate } from "./util.js"
 
 /** What happened when the scan tried the configured credentials on one host. */
 export type CredentialOutcome =
@@ -150,7 +150,7 @@ export const plugin19506 = (info: ScanInfo, o: CredentialOutcome): GeneratedItem
     "Allow post-scan editing : Yes",
     "Nessus Plugin Signature Checking : Enabled",
     "Audit File Signature Checking : Disabled",
-    `Scan Start Date : ${scanDateOf(info.startMs)}`,
+    `Scan Start Date : ${scanDate(info.startMs)}`,
     `Scan duration : ${info.durationSec} sec`,
     "Scan for malware : no",
     ""
@@ -165,14 +165,6 @@ export const plugin19506 = (info: ScanInfo, o: CredentialOutcome): GeneratedItem
     fname: "scan_info.nasl",
     output: lines.join("\n")
   })
-}
-
-const scanDateOf = (ms: number): string => {
-  const d = new Date(ms)
-  const pad = (n: number) => String(n).padStart(2, "0")
-  return `${d.getUTCFullYear()}/${d.getUTCMonth() + 1}/${d.getUTCDate()} ${pad(d.getUTCHours())}:${
-    pad(d.getUTCMinutes())
-  } UTC`
 }
 
 const loginBlock = (o: { username: string; protocol: "ssh" | "smb"; authMethod?: string | undefined; escalation?: string | undefined }) =>

@@ -13,7 +13,7 @@ import { builtinCatalogue } from "./builtin.js"
 import { catalogueRegistry, type CatalogueData, type ItemTemplate } from "./catalogue.js"
 import { evaluate, readCredentials, type ScanCredential } from "./credentials.js"
 import { BufferPool, type EngineOptions, ExportWriter, type HostPlan, planHost } from "./engine.js"
-import type { CredentialOutcome, GeneratedItem } from "./evidence.js"
+import type { GeneratedItem } from "./evidence.js"
 import { nessus6Js, propertiesBody, statusBody, TEMPLATES, templatesBody } from "./shapes.js"
 import { expandTargets, TargetError } from "./targets.js"
 import { epochSeconds, hex, mixSeed, unescapeXml, uuid } from "./util.js"
@@ -1438,6 +1438,3 @@ const editorBody = (uuid: string, title: string) => ({
   plugins: { families: {} },
   compliance: { data: [] }
 })
-
-/** Resolves credential outcome labels for tests and docs. */
-export type { CredentialOutcome }

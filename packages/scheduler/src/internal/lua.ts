@@ -284,7 +284,7 @@ export const complete = Redis.script(
 local id, token, now = ARGV[2], ARGV[3], tonumber(ARGV[4])
 local ttl, threshold, cooldown, keep = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local f, err = checked(id, token, { 'startedAt' })
-if err then return err end
+if err then return { err } end
 local pool, inst = f[3], f[4] or nil
 freeslot(id, pool, inst)
 local tk = tkey(id)
@@ -299,7 +299,7 @@ redis.call('LPUSH', P .. 'durations:' .. pool, now - (tonumber(f[5]) or now))
 redis.call('LTRIM', P .. 'durations:' .. pool, 0, keep - 1)
 redis.call('ZADD', P .. 'expiry', now + ttl, id)
 crecord(inst, 'success', id, now, threshold, cooldown)
-return 'ok'
+return { 'ok', redis.call('HGETALL', tk) }
 `
 )
 
@@ -311,7 +311,7 @@ export const fail = Redis.script(
 local id, token, now, errJson = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
 local transient, scannerFailure, maxRetries, delay = ARGV[6] == '1', ARGV[7] == '1', tonumber(ARGV[8]), tonumber(ARGV[9])
 local ttl, threshold, cooldown = tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
-local f, err = checked(id, token, { 'attempt', 'runBase', 'errors' })
+local f, err = checked(id, token, { 'attempt', 'runBase', 'errors', 'phase' })
 if err then return { err } end
 local pool, inst = f[3], f[4] or nil
 freeslot(id, pool, inst)
@@ -323,7 +323,11 @@ if f[7] then
   local ok, decoded = pcall(cjson.decode, f[7])
   if ok and type(decoded) == 'table' then errors = decoded end
 end
-errors[#errors + 1] = cjson.decode(errJson)
+local e = cjson.decode(errJson)
+e.attempt = tonumber(f[5]) or 0
+if f[8] then e.phase = f[8] end
+if inst then e.instanceId = inst end
+errors[#errors + 1] = e
 local tk = tkey(id)
 redis.call('HDEL', tk, 'leaseToken', 'leaseOwner', 'leaseUntil', 'phase')
 redis.call('HSET', tk, 'errors', cjson.encode(errors), 'updatedAt', now)
@@ -332,12 +336,12 @@ if transient and (attempt - runBase - 1) < maxRetries then
   redis.call('HDEL', tk, 'instance', 'nessusScanId')
   redis.call('HSET', tk, 'state', 'queued', 'retryAt', now + delay)
   redis.call('ZADD', P .. 'delayed:' .. pool, now + delay, id)
-  return { 'retried', now + delay }
+  return { 'retried', now + delay, redis.call('HGETALL', tk) }
 end
 redis.call('HSET', tk, 'state', 'failed', 'finishedAt', now)
 redis.call('ZADD', P .. 'dlq:' .. pool, now, id)
 redis.call('ZADD', P .. 'expiry', now + ttl, id)
-return { 'failed' }
+return { 'failed', 0, redis.call('HGETALL', tk) }
 `
 )
 
@@ -494,5 +498,29 @@ for _, id in ipairs(ids) do
   end
 end
 return out
+`
+)
+
+/** ARGV: P, pool, seq, requestedInstance or '', nAll, all..., nRunning, running... */
+export const positionInputs = Redis.script(
+  "positionInputs",
+  prelude +
+    `
+local pool, below, rinst = ARGV[2], '(' .. ARGV[3], ARGV[4]
+local nAll = tonumber(ARGV[5])
+local ahead = redis.call('ZCOUNT', qkey(pool, nil), '-inf', below)
+if rinst ~= '' then
+  ahead = ahead + redis.call('ZCOUNT', qkey(pool, rinst), '-inf', below)
+else
+  for i = 1, nAll do ahead = ahead + redis.call('ZCOUNT', qkey(pool, ARGV[5 + i]), '-inf', below) end
+end
+local nRun = tonumber(ARGV[6 + nAll])
+local starts = {}
+for i = 1, nRun do
+  for _, id in ipairs(redis.call('SMEMBERS', P .. 'running:' .. ARGV[6 + nAll + i])) do
+    starts[#starts + 1] = redis.call('HGET', tkey(id), 'startedAt') or '0'
+  end
+end
+return { ahead, starts, redis.call('LRANGE', P .. 'durations:' .. pool, 0, -1) }
 `
 )

@@ -127,7 +127,7 @@ export const make = (): Store => {
     z("running_since").remove(r.id)
   }
   const noLease = { leaseOwner: undefined, leaseToken: undefined, leaseUntil: undefined }
-  const check = (id: string, token: string): { r: TaskRecord; ok: true } | { ok: false; result: Checked } => {
+  const check = (id: string, token: string): { r: TaskRecord; ok: true } | { ok: false; result: Exclude<Checked, "ok"> } => {
     const r = tasks.get(id)
     if (!r) return { ok: false, result: "not_found" }
     if (r.leaseToken !== token) return { ok: false, result: "lost" }
@@ -289,7 +289,7 @@ export const make = (): Store => {
         lists.set(`durations:${r.pool}`, d)
         z("expiry").add(id, now + ttls.completed)
         record(r.instance, "success", id, now, circuit)
-        return "ok"
+        return { _tag: "Completed" as const, record: tasks.get(id) as TaskRecord }
       }),
 
     fail: ({ circuit, delayMs, error, id, maxRetries, now, scannerFailure, token, transient, ttls }) =>
@@ -299,16 +299,24 @@ export const make = (): Store => {
         const r = c.r
         freeSlot(r)
         record(r.instance, scannerFailure ? "failure" : "success", id, now, circuit)
-        const errors = [...r.errors, error]
-        if (transient && r.attempt - r.runBase - 1 < maxRetries) {
-          update(id, { ...noLease, errors, state: "queued", phase: undefined, instance: undefined, nessusScanId: undefined, updatedAt: now, retryAt: now + delayMs })
-          z(`delayed:${r.pool}`).add(id, now + delayMs)
-          return { _tag: "Retried" as const, retryAt: now + delayMs }
+        const entry: Task.AttemptError = {
+          attempt: r.attempt,
+          at: error.at,
+          reason: error.reason,
+          message: error.message,
+          ...(r.phase !== undefined ? { phase: r.phase } : {}),
+          ...(r.instance !== undefined ? { instanceId: r.instance } : {})
         }
-        update(id, { ...noLease, errors, state: "failed", phase: undefined, finishedAt: now, updatedAt: now })
+        const errors = [...r.errors, entry]
+        if (transient && r.attempt - r.runBase - 1 < maxRetries) {
+          const rec = update(id, { ...noLease, errors, state: "queued", phase: undefined, instance: undefined, nessusScanId: undefined, updatedAt: now, retryAt: now + delayMs })
+          z(`delayed:${r.pool}`).add(id, now + delayMs)
+          return { _tag: "Retried" as const, retryAt: now + delayMs, record: rec }
+        }
+        const rec = update(id, { ...noLease, errors, state: "failed", phase: undefined, finishedAt: now, updatedAt: now })
         z(`dlq:${r.pool}`).add(id, now)
         z("expiry").add(id, now + ttls.failed)
-        return { _tag: "Failed" as const }
+        return { _tag: "Failed" as const, record: rec }
       }),
 
     release: (id, token, now, ttls) =>
@@ -412,11 +420,14 @@ export const make = (): Store => {
         return ids.length
       }),
 
-    ahead: (r, scannerIds) =>
+    positionInputs: (r, scannerIds, runningIds) =>
       sync(() => {
         const poolAhead = z(`q:${r.pool}`).countBelow(r.seq)
-        if (r.requestedInstance !== undefined) return poolAhead + z(`q:${r.pool}:i:${r.requestedInstance}`).countBelow(r.seq)
-        return scannerIds.reduce((n, s) => n + z(`q:${r.pool}:i:${s}`).countBelow(r.seq), poolAhead)
+        const ahead = r.requestedInstance !== undefined
+          ? poolAhead + z(`q:${r.pool}:i:${r.requestedInstance}`).countBelow(r.seq)
+          : scannerIds.reduce((n, s) => n + z(`q:${r.pool}:i:${s}`).countBelow(r.seq), poolAhead)
+        const starts = runningIds.flatMap((inst) => [...set(`running:${inst}`)].map((id) => tasks.get(id)?.startedAt ?? 0))
+        return { ahead, starts, durations: lists.get(`durations:${r.pool}`) ?? [] }
       }),
 
     poolCounts: (pool, scannerIds) =>

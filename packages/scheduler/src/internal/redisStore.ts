@@ -109,7 +109,11 @@ export const make = (redis: Redis.Redis["Service"], prefix: string): Store => {
       if (result.artifacts !== undefined) fields.push("artifacts", JSON.stringify(result.artifacts))
       return Effect.map(
         run(Lua.complete, `task:${id}`, [id, token, now, ttls.completed, circuit.threshold, circuit.cooldownMs, keepDurations, ...fields]),
-        (r) => r as Checked
+        (r) => {
+          const [tag, h] = r as [string, Array<string> | undefined]
+          const record = tag === "ok" ? decode(h) : undefined
+          return record !== undefined ? { _tag: "Completed" as const, record } : (tag === "ok" ? "not_found" : tag) as Exclude<Checked, "ok">
+        }
       )
     },
 
@@ -129,12 +133,10 @@ export const make = (redis: Redis.Redis["Service"], prefix: string): Store => {
           input.circuit.cooldownMs
         ]),
         (r) => {
-          const [tag, at] = r as [string, number | undefined]
-          return tag === "retried"
-            ? { _tag: "Retried" as const, retryAt: Number(at) }
-            : tag === "failed"
-            ? { _tag: "Failed" as const }
-            : (tag as Checked)
+          const [tag, at, h] = r as [string, number | undefined, Array<string> | undefined]
+          const record = decode(h)
+          if (record === undefined) return (tag === "retried" || tag === "failed" ? "not_found" : tag) as Exclude<Checked, "ok">
+          return tag === "retried" ? { _tag: "Retried" as const, retryAt: Number(at), record } : { _tag: "Failed" as const, record }
         }
       ),
 
@@ -206,15 +208,22 @@ export const make = (redis: Redis.Redis["Service"], prefix: string): Store => {
 
     dlqPurge: (pool, olderThan) => Effect.map(run(Lua.dlqPurge, `dlq:${pool}`, [pool, s(olderThan)]), Number),
 
-    ahead: (r, scannerIds) =>
-      use("queue position", async (c) => {
-        const below = `(${r.seq}`
-        const keys = r.requestedInstance !== undefined
-          ? [k(`q:${r.pool}`), k(`q:${r.pool}:i:${r.requestedInstance}`)]
-          : [k(`q:${r.pool}`), ...scannerIds.map((sid) => k(`q:${r.pool}:i:${sid}`))]
-        const counts = await Promise.all(keys.map((key) => c.zcount(key, "-inf", below)))
-        return counts.reduce((a, b) => a + b, 0)
-      }),
+    positionInputs: (r, scannerIds, runningIds) =>
+      Effect.map(
+        run(Lua.positionInputs, `q:${r.pool}`, [
+          r.pool,
+          r.seq,
+          r.requestedInstance ?? "",
+          scannerIds.length,
+          ...scannerIds,
+          runningIds.length,
+          ...runningIds
+        ]),
+        (out) => {
+          const [ahead, starts, durations] = out as [number, Array<string>, Array<string>]
+          return { ahead: Number(ahead), starts: starts.map(Number), durations: durations.map(Number) }
+        }
+      ),
 
     poolCounts: (pool, scannerIds) =>
       use("queue stats", async (c) => {

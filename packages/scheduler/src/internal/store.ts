@@ -122,19 +122,24 @@ export interface Store {
     readonly ttls: Ttls
     readonly circuit: CircuitMs
     readonly keepDurations: number
-  }) => E<Checked>
+  }) => E<Exclude<Checked, "ok"> | { readonly _tag: "Completed"; readonly record: TaskRecord }>
+  /** `error` gets the attempt, phase and instance of the stored task. */
   readonly fail: (input: {
     readonly id: string
     readonly token: string
     readonly now: number
-    readonly error: Task.AttemptError
+    readonly error: { readonly at: string; readonly reason: string; readonly message: string }
     readonly transient: boolean
     readonly scannerFailure: boolean
     readonly maxRetries: number
     readonly delayMs: number
     readonly ttls: Ttls
     readonly circuit: CircuitMs
-  }) => E<Checked | { readonly _tag: "Retried"; readonly retryAt: number } | { readonly _tag: "Failed" }>
+  }) => E<
+    | Exclude<Checked, "ok">
+    | { readonly _tag: "Retried"; readonly retryAt: number; readonly record: TaskRecord }
+    | { readonly _tag: "Failed"; readonly record: TaskRecord }
+  >
   readonly release: (id: string, token: string, now: number, ttls: Ttls) => E<Checked>
   readonly cancel: (id: string, now: number, ttls: Ttls) => E<
     { readonly _tag: "Cancelled"; readonly wasRunning: boolean } | { readonly _tag: "Terminal"; readonly state: Task.State } | { readonly _tag: "NotFound" }
@@ -148,8 +153,16 @@ export interface Store {
   readonly dlqScore: (pool: string, id: string) => E<number | undefined>
   readonly dlqRetry: (id: string, now: number) => E<"ok" | "not_found" | "not_in_dlq">
   readonly dlqPurge: (pool: string, olderThan: number | undefined) => E<number>
-  /** Tasks ahead of a queued task in its pool. */
-  readonly ahead: (record: TaskRecord, scannerIds: ReadonlyArray<string>) => E<number>
+  /**
+   * In one step: the tasks ahead of a queued task in its pool (pool queue and the bound queues of
+   * `scannerIds`, or its own scanner's queue), the start times of the tasks running on `runningIds`,
+   * and the pool's recent scan durations.
+   */
+  readonly positionInputs: (record: TaskRecord, scannerIds: ReadonlyArray<string>, runningIds: ReadonlyArray<string>) => E<{
+    readonly ahead: number
+    readonly starts: ReadonlyArray<number>
+    readonly durations: ReadonlyArray<number>
+  }>
   readonly poolCounts: (pool: string, scannerIds: ReadonlyArray<string>) => E<{
     readonly queued: number
     readonly bound: ReadonlyArray<number>

@@ -1,5 +1,5 @@
 /** Bridges the synchronous/promise core to Effect: `ValidatorError`s fail, anything else is a defect. */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { isValidatorError, type ValidatorError } from "../ValidatorError.js"
 
 /** Runs a synchronous step that may throw a `ValidatorError`. */

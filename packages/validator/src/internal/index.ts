@@ -347,6 +347,7 @@ interface Handle {
 const handles = new Map<string, Handle>()
 const MAX_HANDLES = 8
 const MAX_CACHED_TEMPLATES = 20000
+const WINDOW = 4 << 20
 
 const unreadableIndex = (dir: string, why: string): ValidatorError =>
   new ValidatorError({
@@ -394,6 +395,10 @@ export const openIndex = (dir: string): Handle => {
 class Reader {
   private tplFd = -1
   private outFd = -1
+  private outSize = 0
+  private win = Buffer.alloc(0)
+  private winStart = 0
+  private winLength = 0
 
   constructor(private readonly h: Handle) {}
 
@@ -411,14 +416,20 @@ class Reader {
     return t
   }
 
+  /** Reads an output; a 4 MiB window makes the sequential scans of output filters cheap. */
   output(offset: number, length: number): string {
     if (this.outFd === -1) {
       this.outFd = openSync(`${this.h.dir}/outputs.txt`, "r")
-      if (fstatSync(this.outFd).size < offset + length) throw unreadableIndex(this.h.dir, "outputs.txt is truncated")
+      this.outSize = fstatSync(this.outFd).size
     }
-    const buf = Buffer.allocUnsafe(length)
-    readSync(this.outFd, buf, 0, length, offset)
-    return buf.toString("utf8")
+    if (offset + length > this.outSize) throw unreadableIndex(this.h.dir, "outputs.txt is truncated")
+    if (offset < this.winStart || offset + length > this.winStart + this.winLength) {
+      const size = Math.max(WINDOW, length)
+      if (this.win.length < size) this.win = Buffer.allocUnsafe(size)
+      this.winStart = offset
+      this.winLength = readSync(this.outFd, this.win, 0, Math.min(size, this.outSize - offset), offset)
+    }
+    return this.win.toString("utf8", offset - this.winStart, offset - this.winStart + length)
   }
 
   close(): void {

@@ -200,7 +200,9 @@ export const eventSink = (emit: (event: ReportEvent) => void): Sink => ({
   event: emit
 })
 
-const makeHost = (name: string, properties: Record<string, string>): Host => {
+const makeHost = (hostName: string, props: Record<string, string>): Host => {
+  // Flat copies: hosts are kept by consumers, and slices would pin the parser's input chunks.
+  const [name, properties] = JSON.parse(JSON.stringify([hostName, props])) as [string, Record<string, string>]
   const cs = properties["Credentialed_Scan"]
   return {
     name,

@@ -13,7 +13,7 @@ import { XmlSyntaxError } from "./xml.js"
 export const CHUNK_SIZE = 1 << 20
 
 /** Bytes decoded into one string at a time. */
-const DECODE_SLICE = 16 * 1024
+const DECODE_SLICE = 8 * 1024
 
 /** Offset of the first invalid UTF-8 sequence in `bytes` (or `bytes.length` when only a tail is incomplete). */
 const firstInvalidUtf8 = (bytes: Uint8Array): number => {
