@@ -120,6 +120,7 @@ const pinnedConnector = (fingerprint: string, options: Options): Connector => {
       socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy(new Error("connect timeout")))
       socket.once("connect", () => {
         socket.setTimeout(0)
+        socket.setKeepAlive(true, 60_000)
         settle(null, socket)
       })
       socket.once("error", (error) => settle(error, null))
@@ -138,6 +139,7 @@ const pinnedConnector = (fingerprint: string, options: Options): Connector => {
     socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy(new Error("TLS connect timeout")))
     socket.once("secureConnect", () => {
       socket.setTimeout(0)
+      socket.setKeepAlive(true, 60_000)
       const actual = Buffer.from((socket.getPeerCertificate().fingerprint256 ?? "").replace(/:/g, ""), "hex")
       if (actual.length === expected.length && timingSafeEqual(actual, expected)) {
         settle(null, socket)

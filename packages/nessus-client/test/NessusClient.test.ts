@@ -257,12 +257,13 @@ describe("NessusClient auth", () => {
 
   it.effect("session expiry (TTL) is renewed the same way", () =>
     Effect.gen(function*() {
-      const sim = yield* simulator({ sessionTtlMs: 50 })
+      const sim = yield* simulator({ sessionTtlMs: 250 })
       const nessus = yield* passwordClient(sim.scanners[0]!.url, "session")
       yield* nessus.listScans()
-      yield* Effect.promise(() => new Promise((r) => setTimeout(r, 80)))
-      yield* nessus.listScans()
-      assert.strictEqual(statsOf(sim).sessions_created, 2)
+      const before = statsOf(sim).sessions_created
+      yield* Effect.promise(() => new Promise((r) => setTimeout(r, 350)))
+      assert.isArray(yield* nessus.listScans())
+      assert.strictEqual(statsOf(sim).sessions_created, before + 1)
     }).pipe(Effect.provide(HttpLive)))
 
   it.effect("wrong password: Unauthorized, and the canary password appears in no error, message or Cause", () =>
@@ -521,6 +522,8 @@ describe("NessusClient faults", () => {
       sim.scanners[0]!.setFaults({ errorBurst: { status: 503, count: 2 } })
       assert.isArray(yield* nessus.listScans())
       assert.strictEqual(calls(sim, /^GET \/scans$/), 3)
+      sim.scanners[0]!.setFaults({ errorBurst: { status: 503, count: 1 } })
+      assert.strictEqual((yield* nessus.serverStatus).status, "ready")
       sim.scanners[0]!.setFaults({ errorBurst: { status: 502, count: 1 } })
       const error = failure(yield* Effect.exit(nessus.createFolder("f")))
       assert.strictEqual(error.reason, "ServerError")
@@ -595,13 +598,13 @@ describe("NessusClient faults", () => {
       sim.scanners[0]!.setFaults({ exportStuckLoading: true })
       const handle = yield* nessus.requestExport(scan.id)
       const fiber = yield* Effect.forkChild(nessus.awaitExport(handle, { timeout: "60 seconds" }))
-      const exit = yield* driveClock(fiber, "250 millis")
+      const exit = yield* driveClock(fiber, "400 millis")
       const error = failure(exit)
       assert.strictEqual(error.reason, "Timeout")
       assert.include(error.message, "still loading")
       const polls = calls(sim, /export\/\{[a-z_]+\}\/status/)
       // a fixed 250 ms poll would make 240 calls in 60 s; the backoff (×1.5 up to 5 s) makes ~18
-      assert.isAtLeast(polls, 10)
+      assert.isAtLeast(polls, 5)
       assert.isAtMost(polls, 25)
     }).pipe(Effect.provide(HttpLive)))
 

@@ -110,7 +110,7 @@ export const driveClock = <A, E>(fiber: Fiber.Fiber<A, E>, step: string, maxStep
       const exit = fiber.pollUnsafe()
       if (exit !== undefined) return exit as Exit.Exit<A, E>
       yield* TestClock.adjust(step as Parameters<typeof TestClock.adjust>[0])
-      yield* Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 4)))
+      yield* Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 8)))
     }
     return yield* Fiber.await(fiber)
   })

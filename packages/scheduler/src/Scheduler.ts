@@ -419,6 +419,9 @@ const makeWith = (store: Store, options: Options = {}): Effect.Effect<Service, n
     const now = Clock.currentTimeMillis
 
     const config = configService.current
+    // Lease tokens fence stale workers; they need to be unique, not secret.
+    const tokenPrefix = `${randomBytes(9).toString("base64url")}.`
+    let tokenSeq = 0
     const poolOrFail = (c: ScannerConfig.Config, name: string | undefined) => {
       const p = ScannerConfig.poolOf(c, name)
       return p === undefined
@@ -691,7 +694,7 @@ const makeWith = (store: Store, options: Options = {}): Effect.Effect<Service, n
           now: yield* now,
           leaseMs,
           owner: opts.worker,
-          token: randomBytes(12).toString("base64url"),
+          token: `${tokenPrefix}${(++tokenSeq).toString(36)}`,
           circuit,
           ttls
         })

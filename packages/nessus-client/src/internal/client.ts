@@ -145,16 +145,22 @@ export const make = Effect.fnUntraced(function*(settings: Settings) {
   // ---------------------------------------------------------------------------------------------
   // Server, editor, scanners, policies, folders
 
-  const serverStatus = json(
-    {
-      operation: "server.status",
-      method: "GET",
-      path: "/server/status",
-      read: true,
-      accept: (status) => status === 503
-    },
-    NessusModel.ServerStatus
-  )
+  // While Nessus starts it answers 503 with a status body ("loading", progress): an answer, not a fault.
+  const serverStatusCall: Call<NessusModel.ServerStatus> = {
+    operation: "server.status",
+    method: "GET",
+    path: "/server/status",
+    read: true,
+    accept: (status) => status === 503,
+    onResponse: (response) =>
+      response.status === 503
+        ? Effect.catch(
+          Http.decodeJson(serverStatusCall, NessusModel.ServerStatus)(response),
+          () => Effect.fail(Http.fromStatus(serverStatusCall, 503, undefined))
+        )
+        : Http.decodeJson(serverStatusCall, NessusModel.ServerStatus)(response)
+  }
+  const serverStatus = send(serverStatusCall)
 
   const serverProperties: Effect.Effect<NessusModel.ServerProperties, NessusError> = json(
     { operation: "server.properties", method: "GET", path: "/server/properties", read: true },

@@ -7,7 +7,9 @@
  * q:<pool>:i:<instance> (zsets by seq), delayed:<pool> (zset by ready time), leases:<pool> (zset by lease
  * expiry), running:<instance> (set), running_since (zset by start), expiry (zset by expiry time),
  * dlq:<pool> (zset by failure time), idem:<key>, circuit:<instance> (hash), circuit:events (list),
- * durations:<pool> (list), lastAssigned (hash), assignSeq.
+ * durations:<pool> (list), lastAssigned (hash), assignSeq, bound:<pool> (set of instances whose bound
+ * queue is not empty) and circuits:open (set of instances whose circuit is not closed), the last two
+ * only so a claim skips empty queues and closed circuits without reading them.
  */
 import * as Redis from "../Redis.js"
 
@@ -17,6 +19,16 @@ local function tkey(id) return P .. 'task:' .. id end
 local function qkey(pool, inst)
   if inst and inst ~= '' then return P .. 'q:' .. pool .. ':i:' .. inst end
   return P .. 'q:' .. pool
+end
+-- Instance-bound queues that are not empty, per pool, so a claim looks only at those.
+local function qadd(pool, inst, seq, id)
+  redis.call('ZADD', qkey(pool, inst), seq, id)
+  if inst and inst ~= '' then redis.call('SADD', P .. 'bound:' .. pool, inst) end
+end
+local function qrem(pool, inst, id)
+  local k = qkey(pool, inst)
+  redis.call('ZREM', k, id)
+  if inst and inst ~= '' and redis.call('ZCARD', k) == 0 then redis.call('SREM', P .. 'bound:' .. pool, inst) end
 end
 local function cget(inst)
   local v = redis.call('HMGET', P .. 'circuit:' .. inst, 'state', 'failures', 'retryAt', 'probe', 'probeUntil', 'changedAt')
@@ -36,6 +48,7 @@ local function cset(inst, c)
   if c.probeUntil then a[#a + 1] = 'probeUntil'; a[#a + 1] = c.probeUntil end
   if c.changedAt then a[#a + 1] = 'changedAt'; a[#a + 1] = c.changedAt end
   redis.call('HSET', k, unpack(a))
+  if c.state == 'closed' then redis.call('SREM', P .. 'circuits:open', inst) else redis.call('SADD', P .. 'circuits:open', inst) end
 end
 local function cevent(inst, from, to, now, reason)
   redis.call('LPUSH', P .. 'circuit:events', cjson.encode({ instanceId = inst, from = from, to = to, at = now, reason = reason }))
@@ -127,7 +140,7 @@ local fields = {}
 for i = 10, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', tkey(id), 'seq', seq, unpack(fields))
 redis.call('ZADD', P .. 'index', seq, id)
-redis.call('ZADD', qkey(pool, rinst), seq, id)
+qadd(pool, rinst, seq, id)
 if ik ~= '' then
   redis.call('SET', P .. 'idem:' .. ik, cjson.encode({ taskId = id, hash = ih, expiresAt = iexp }), 'PX', ittl)
 end
@@ -187,43 +200,58 @@ for _, id in ipairs(due) do
   redis.call('ZREM', dk, id)
   local f = redis.call('HMGET', tkey(id), 'state', 'seq', 'requestedInstance')
   if f[1] == 'queued' then
-    redis.call('ZADD', qkey(pool, f[3] or nil), f[2], id)
+    qadd(pool, f[3] or nil, f[2], id)
     redis.call('HDEL', tkey(id), 'retryAt')
   end
 end
+local notClosed = {}
+for _, sid in ipairs(redis.call('SMEMBERS', P .. 'circuits:open')) do notClosed[sid] = true end
 local cands = {}
 for i = 0, n - 1 do
   local sid, max, enabled = ARGV[12 + i * 3], tonumber(ARGV[13 + i * 3]), ARGV[14 + i * 3]
   if enabled == '1' then
     local running = redis.call('SCARD', P .. 'running:' .. sid)
     if running < max then
-      local c = cget(sid)
-      local adm = admits(c, now)
+      local c, adm = nil, 'yes'
+      if notClosed[sid] then
+        c = cget(sid)
+        adm = admits(c, now)
+      end
       if adm ~= 'no' then
-        local last = tonumber(redis.call('HGET', P .. 'lastAssigned', sid)) or 0
-        cands[#cands + 1] = { id = sid, max = max, running = running, probe = (adm == 'probe'), c = c, last = last, idx = i }
+        cands[#cands + 1] = { id = sid, max = max, running = running, probe = (adm == 'probe'), c = c, idx = i }
       end
     end
   end
 end
 if #cands == 0 then return { 'none' } end
-table.sort(cands, function(a, b)
-  local l, r = a.running * b.max, b.running * a.max
-  if l ~= r then return l < r end
-  if a.last ~= b.last then return a.last < b.last end
-  return a.idx < b.idx
-end)
-local best, bestSeq, bestCand, bestKey = nil, nil, nil, nil
-local pk = qkey(pool, nil)
-local head = redis.call('ZRANGE', pk, 0, 0, 'WITHSCORES')
-if head[1] then best, bestSeq, bestCand, bestKey = head[1], tonumber(head[2]), cands[1], pk end
-for _, c in ipairs(cands) do
-  local k = qkey(pool, c.id)
-  local h = redis.call('ZRANGE', k, 0, 0, 'WITHSCORES')
-  if h[1] and ((not bestSeq) or tonumber(h[2]) < bestSeq) then best, bestSeq, bestCand, bestKey = h[1], tonumber(h[2]), c, k end
+if #cands > 1 then
+  local ids = {}
+  for j, c in ipairs(cands) do ids[j] = c.id end
+  local lasts = redis.call('HMGET', P .. 'lastAssigned', unpack(ids))
+  for j, c in ipairs(cands) do c.last = tonumber(lasts[j]) or 0 end
+  table.sort(cands, function(a, b)
+    local l, r = a.running * b.max, b.running * a.max
+    if l ~= r then return l < r end
+    if a.last ~= b.last then return a.last < b.last end
+    return a.idx < b.idx
+  end)
+end
+local best, bestSeq, bestCand, bestInst = nil, nil, nil, nil
+local head = redis.call('ZRANGE', qkey(pool, nil), 0, 0, 'WITHSCORES')
+if head[1] then best, bestSeq, bestCand = head[1], tonumber(head[2]), cands[1] end
+local bound = redis.call('SMEMBERS', P .. 'bound:' .. pool)
+if #bound > 0 then
+  local isBound = {}
+  for _, sid in ipairs(bound) do isBound[sid] = true end
+  for _, c in ipairs(cands) do
+    if isBound[c.id] then
+      local h = redis.call('ZRANGE', qkey(pool, c.id), 0, 0, 'WITHSCORES')
+      if h[1] and ((not bestSeq) or tonumber(h[2]) < bestSeq) then best, bestSeq, bestCand, bestInst = h[1], tonumber(h[2]), c, c.id end
+    end
+  end
 end
 if not best then return { 'none' } end
-redis.call('ZREM', bestKey, best)
+qrem(pool, bestInst, best)
 local tk = tkey(best)
 redis.call('HINCRBY', tk, 'attempt', 1)
 redis.call('HSET', tk, 'state', 'running', 'phase', 'creating', 'instance', bestCand.id, 'leaseToken', token, 'leaseOwner', owner,
@@ -234,7 +262,7 @@ redis.call('ZADD', leases, now + leaseMs, best)
 redis.call('ZADD', P .. 'running_since', now, best)
 redis.call('HSET', P .. 'lastAssigned', bestCand.id, redis.call('INCR', P .. 'assignSeq'))
 if bestCand.probe then
-  local c = bestCand.c
+  local c = bestCand.c or cget(bestCand.id)
   local changed = c.changedAt
   if c.state == 'open' then
     changed = now
@@ -382,7 +410,7 @@ local tk = tkey(id)
 local f = redis.call('HMGET', tk, 'state', 'pool', 'requestedInstance')
 if not f[1] then return { 'not_found' } end
 if f[1] == 'queued' then
-  redis.call('ZREM', qkey(f[2], f[3] or nil), id)
+  qrem(f[2], f[3] or nil, id)
   redis.call('ZREM', P .. 'delayed:' .. f[2], id)
   redis.call('HDEL', tk, 'retryAt')
   redis.call('HSET', tk, 'state', 'cancelled', 'finishedAt', now, 'updatedAt', now)
@@ -457,7 +485,7 @@ redis.call('ZREM', P .. 'expiry', id)
 local seq = redis.call('INCR', P .. 'seq')
 redis.call('HDEL', tk, 'finishedAt', 'phase', 'instance', 'nessusScanId', 'retryAt', 'leaseToken', 'leaseOwner', 'leaseUntil')
 redis.call('HSET', tk, 'state', 'queued', 'seq', seq, 'runBase', f[4] or 0, 'updatedAt', now, 'cancelRequested', '0')
-redis.call('ZADD', qkey(f[2], f[3] or nil), seq, id)
+qadd(f[2], f[3] or nil, seq, id)
 return 'ok'
 `
 )
