@@ -21,12 +21,14 @@ import * as Stdio from "./Stdio.js"
  * @category models
  */
 export interface Options<E = never> {
-  /** The tools' backend. */
-  readonly scanService: Layer.Layer<ScanService, E, ServerConfig.ServerConfig>
+  /** The tools' backend (it may also start companions, e.g. an in-process worker that reports into `Metrics`). */
+  readonly scanService: Layer.Layer<ScanService, E, ServerConfig.ServerConfig | Metrics.Metrics>
   /** Extra readiness checks (e.g. scanner reachability) on top of config, data dir and Redis. */
   readonly readiness?: ReadonlyArray<Health.Check> | undefined
   /** Log sink; stderr by default. */
   readonly logSink?: Logging.Sink | undefined
+  /** Runs once the transport serves (HTTP: listening, with its address; stdio: connected). */
+  readonly onServing?: ((serving: { readonly transport: "stdio" } | ({ readonly transport: "http" } & HttpServer.Running)) => Effect.Effect<void>) | undefined
 }
 
 /**
@@ -59,12 +61,13 @@ export const program = <E>(config: ServerConfig.Shape, options: Options<E>) =>
   Effect.gen(function*() {
     yield* Effect.promise(() => mkdir(config.dataDir, { recursive: true }).catch(() => undefined))
     if (config.transport === "stdio") {
+      if (options.onServing) yield* options.onServing({ transport: "stdio" })
       yield* Stdio.serveUntilEnd()
       return
     }
     yield* Effect.scoped(
       Effect.gen(function*() {
-        yield* HttpServer.serve({
+        const running = yield* HttpServer.serve({
           host: config.host,
           port: config.port,
           bearerTokens: config.bearerTokens,
@@ -72,12 +75,14 @@ export const program = <E>(config: ServerConfig.Shape, options: Options<E>) =>
           maxBodyBytes: config.maxBodyBytes,
           readiness: [...defaultReadiness(config), ...(options.readiness ?? [])]
         })
+        if (options.onServing) yield* options.onServing({ transport: "http", ...running })
         return yield* Effect.never
       })
     )
   }).pipe(
     Effect.provide(
-      Layer.mergeAll(options.scanService, Metrics.layer).pipe(
+      options.scanService.pipe(
+        Layer.provideMerge(Metrics.layer),
         Layer.provide(Layer.succeed(ServerConfig.ServerConfig, config))
       )
     ),
@@ -85,33 +90,51 @@ export const program = <E>(config: ServerConfig.Shape, options: Options<E>) =>
   )
 
 /**
- * Entry point: reads `argv`/`env`, prints usage or a configuration error (exit code 2), otherwise runs
- * {@link program} under the Node runtime (SIGINT/SIGTERM interrupt it and close the transports).
+ * Runs a program built from the configuration under the Node runtime (SIGINT/SIGTERM interrupt it): parses
+ * `argv` (`--help` prints `usage`), reads the configuration from flags and `env`, and turns any startup failure
+ * (bad configuration, a refused public bind, a port in use) into one JSON `fatal` line and exit code 2.
  *
  * @category running
  */
-export const main = <E>(argv: ReadonlyArray<string>, env: Record<string, string | undefined>, options: Options<E>): void => {
+export const runMain = <E>(
+  argv: ReadonlyArray<string>,
+  env: Record<string, string | undefined>,
+  options: {
+    readonly name: string
+    readonly usage: string
+    readonly logSink?: Logging.Sink | undefined
+    readonly run: (config: ServerConfig.Shape) => Effect.Effect<void, E>
+  }
+): void => {
   const flags = ServerConfig.parseArgs(argv)
   if (flags === "help") {
-    process.stderr.write(ServerConfig.usage)
+    process.stderr.write(options.usage)
     return
   }
   if ("error" in flags) {
-    process.stderr.write(`nessus-mcp: ${flags.error}\n`)
+    process.stderr.write(`${options.name}: ${flags.error}\n`)
     process.exitCode = 2
     return
   }
   const sink = options.logSink ?? Logging.stderr
   const startup = ServerConfig.load(flags, env).pipe(
     Effect.mapError((error) => new Error(`invalid configuration: ${error.message}`)),
-    Effect.flatMap((config) => program(config, options)),
+    Effect.flatMap(options.run),
     Effect.catch((error: unknown) =>
       Effect.sync(() => {
-        // Startup failures (bad config, refusing an unauthenticated public bind, port in use) are the operator's to fix.
+        // Startup failures are the operator's to fix; the message names the variable, never a secret.
         const message = typeof error === "object" && error !== null && "message" in error ? String(error.message) : String(error)
-        sink(JSON.stringify({ level: "fatal", time: new Date().toISOString(), message, service: "nessus-mcp" }))
+        sink(JSON.stringify({ level: "fatal", time: new Date().toISOString(), message, service: options.name }))
         process.exitCode = 2
       }))
   )
   NodeRuntime.runMain(startup)
 }
+
+/**
+ * Entry point of `nessus-mcp`: {@link runMain} with {@link program}.
+ *
+ * @category running
+ */
+export const main = <E>(argv: ReadonlyArray<string>, env: Record<string, string | undefined>, options: Options<E>): void =>
+  runMain(argv, env, { name: "nessus-mcp", usage: ServerConfig.usage, logSink: options.logSink, run: (config) => program(config, options) })

@@ -10,7 +10,8 @@
  * | | `MCP_ALLOWED_HOSTS` (extra Host/Origin hostnames, comma separated) | none |
  * | | `MCP_MAX_BODY_BYTES` | `1048576` |
  * | | `REDIS_URL` | unset: in-memory backend |
- * | | `SCANNER_CONFIG` | unset |
+ * | | `REDIS_KEY_PREFIX` | `{nessus-mcp}:` (the scheduler's key namespace; the same in every app) |
+ * | | `SCANNER_CONFIG` | `config/scanners.yaml` found from the working directory upwards |
  * | | `DATA_DIR` | `./data` |
  * | | `CREDENTIALS_KEY` | unset: inline credentials refused |
  * | | `LOG_LEVEL` | `info` |
@@ -18,6 +19,7 @@
  * Secrets (bearer tokens, the credentials key, the Redis URL, which may embed a password) stay `Redacted`.
  */
 import { Config, ConfigProvider, Context, Effect, Layer, Option, Redacted } from "effect"
+import { existsSync } from "node:fs"
 import * as path from "node:path"
 import type * as LogLevel from "effect/LogLevel"
 import * as Logging from "./Logging.js"
@@ -45,6 +47,9 @@ export interface Shape {
   readonly allowedHosts: ReadonlyArray<string>
   readonly maxBodyBytes: number
   readonly redisUrl: Option.Option<Redacted.Redacted<string>>
+  /** Namespace of every scheduler key in Redis; workers must use the same one. */
+  readonly redisKeyPrefix: string
+  /** Absolute path of scanners.yaml: `SCANNER_CONFIG`, else `config/scanners.yaml` in the working directory or an ancestor. */
   readonly scannerConfig: Option.Option<string>
   readonly dataDir: string
   readonly credentialsKey: Option.Option<Redacted.Redacted<string>>
@@ -69,7 +74,9 @@ Serves the Nessus MCP tools over stdio (default; for MCP clients that launch the
 on http://HOST:PORT/mcp (with /health/live, /health/ready and /metrics beside it).
 
 Environment: MCP_TRANSPORT, MCP_HOST (127.0.0.1), MCP_PORT (8000), MCP_BEARER_TOKENS (name:token,...),
-MCP_ALLOWED_HOSTS, MCP_MAX_BODY_BYTES, REDIS_URL, SCANNER_CONFIG, DATA_DIR, CREDENTIALS_KEY, LOG_LEVEL.
+MCP_ALLOWED_HOSTS, MCP_MAX_BODY_BYTES, REDIS_URL (unset: in-memory queue, this process only),
+REDIS_KEY_PREFIX, SCANNER_CONFIG (default: config/scanners.yaml found from the working directory up),
+DATA_DIR (./data), CREDENTIALS_KEY, LOG_LEVEL.
 `
 
 const flagToVariable: Readonly<Record<string, string>> = {
@@ -128,6 +135,20 @@ export const parseBearerTokens = (text: string): ReadonlyArray<BearerToken> | { 
   return tokens
 }
 
+/**
+ * The first `relative` path that exists in the working directory or one of its ancestors (so that
+ * `config/scanners.yaml` is found when the server runs anywhere inside the repository).
+ *
+ * @category parsing
+ */
+export const findUpwards = (relative: string, from: string = process.cwd()): Option.Option<string> => {
+  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, relative)
+    if (existsSync(candidate)) return Option.some(candidate)
+    if (path.dirname(dir) === dir) return Option.none()
+  }
+}
+
 const listOf = (text: string): ReadonlyArray<string> =>
   text.split(",").map((s) => s.trim().toLowerCase()).filter((s) => s.length > 0)
 
@@ -155,7 +176,15 @@ export const config: Config.Config<Shape> = Config.all({
     Config.flatMap((n) => (n >= 1024 && n <= 64 * 1024 * 1024 ? Config.succeed(n) : failWith("MCP_MAX_BODY_BYTES must be between 1024 and 67108864")))
   ),
   redisUrl: Config.option(Config.Redacted("REDIS_URL")),
-  scannerConfig: Config.option(Config.String("SCANNER_CONFIG")),
+  redisKeyPrefix: Config.String("REDIS_KEY_PREFIX").pipe(
+    Config.withDefault("{nessus-mcp}:"),
+    Config.flatMap((prefix) =>
+      /^[\x21-\x7e]{1,64}$/.test(prefix) ? Config.succeed(prefix) : failWith("REDIS_KEY_PREFIX must be 1-64 printable characters without spaces")
+    )
+  ),
+  scannerConfig: Config.option(Config.String("SCANNER_CONFIG")).pipe(
+    Config.map((given) => Option.isSome(given) ? Option.some(path.resolve(given.value)) : findUpwards(path.join("config", "scanners.yaml")))
+  ),
   dataDir: Config.String("DATA_DIR").pipe(Config.withDefault("data"), Config.map((dir) => path.resolve(dir))),
   credentialsKey: Config.option(Config.Redacted("CREDENTIALS_KEY")),
   logLevel: Config.String("LOG_LEVEL").pipe(

@@ -5,8 +5,8 @@
  * error names the argument), and `structuredContent` is encoded with them. Handlers live behind
  * `ScanService`; the MCP wiring is in `McpServer`.
  */
-import { Schema } from "effect"
-import * as Targets from "./Targets.js"
+import { Targets } from "@nessus-mcp/scheduler"
+import { Result, Schema } from "effect"
 
 // ---------------------------------------------------------------------------------------------------------
 // Shared argument and result pieces
@@ -20,7 +20,7 @@ const Identifier = (what: string, example: string) =>
   )
 
 /** A task id as returned by the submission tools. */
-export const TaskId = Identifier("task id", "\"task_01J9Z...\"").annotate({
+export const TaskId = Identifier("task id", "\"t_Xq3...\" as returned by a submission").annotate({
   description: "Task id returned by run_untrusted_scan / run_authenticated_scan (also listed by list_tasks)."
 })
 
@@ -36,6 +36,9 @@ export const InstanceId = Identifier("scanner instance id", "\"scanner1\"").anno
 
 const printable = /^[^\u0000-\u001f\u007f]*$/u
 
+/** Length bounds of target arguments (the scheduler bounds entries and the pool bounds the expansion). */
+export const targetLimits = { maxLength: 8192, maxEntryLength: 255 } as const
+
 /** The scan targets: IPs, CIDRs, IPv4 ranges and hostnames, separated by commas or whitespace. */
 export const TargetList = Schema.String.annotate({
   description: "Hosts to scan, separated by commas or spaces: IPv4/IPv6 addresses (192.0.2.10), CIDRs " +
@@ -43,10 +46,11 @@ export const TargetList = Schema.String.annotate({
     "They must lie inside the pool's allowed targets; no ports, URLs or wildcards."
 }).check(
   Schema.isMinLength(1),
-  Schema.isMaxLength(Targets.limits.maxLength),
+  Schema.isMaxLength(targetLimits.maxLength),
+  // The scheduler's grammar, so a list accepted here is never refused as malformed at submission.
   Schema.makeFilter((s: string) => {
     const parsed = Targets.parse(s)
-    return typeof parsed === "string" ? parsed : true
+    return Result.isFailure(parsed) ? parsed.failure : true
   }, { expected: "a list of IPs, CIDRs, IPv4 ranges or hostnames" })
 )
 
@@ -74,17 +78,19 @@ export const ScanType = Schema.Literals(["untrusted", "authenticated", "authenti
     "SSH login plus privilege escalation (sudo, su, ...)."
 })
 
-/** Task states as tools report them. */
-export const TaskStatus = Schema.Literals(["queued", "running", "completed", "failed", "cancelled"]).annotate({
-  description: "queued = waiting for scanner capacity; running = a worker drives the scan on Nessus; completed = " +
-    "results are readable; failed = see error_message (and troubleshooting); cancelled = stopped on request."
+/** Task states as tools report them: exactly the scheduler's states. */
+export const TaskStatus = Schema.Literals(["queued", "running", "completed", "failed", "timeout", "cancelled"]).annotate({
+  description: "queued = waiting for scanner capacity (or for a retry after a transient failure); running = a worker " +
+    "drives the scan on Nessus; completed = results are readable; failed = see error_message (and troubleshooting); " +
+    "timeout = the scan ran longer than the server allows and was stopped; cancelled = stopped on request."
 })
 
 /** Verdict of the credentialed-scan validation (Nessus plugin 19506 and friends). */
-export const AuthenticationStatus = Schema.Literals(["not_applicable", "pending", "success", "partial", "failed"])
+export const AuthenticationStatus = Schema.Literals(["not_applicable", "pending", "success", "partial", "failed", "unknown"])
   .annotate({
     description: "not_applicable for untrusted scans; pending until validated; success = credentials worked on " +
-      "every host; partial = login worked but escalation or some checks failed; failed = credentials rejected."
+      "every host; partial = login worked but escalation or some checks failed (or only some hosts); failed = " +
+      "credentials rejected; unknown = the scan ended without evidence either way (e.g. cancelled, no host answered)."
   })
 
 const Timestamp = Schema.String.annotate({ description: "ISO 8601 UTC timestamp." })
@@ -133,7 +139,10 @@ export const RunAuthenticatedScanInput = Schema.Struct({
     Schema.isPattern(/^[A-Za-z0-9_.@\\-]{1,128}$/u, { message: "expected 1-128 letters, digits, \"_\", \".\", \"@\", \"\\\" or \"-\"" })
   ).annotate({ description: "SSH user for an inline credential (only when the server allows inline credentials)." })),
   ssh_password: Schema.optionalKey(Secret("SSH password for an inline credential. Never echoed back, logged or stored in clear.")),
-  elevate_privileges_with: Schema.optionalKey(EscalationMethod),
+  elevate_privileges_with: Schema.optionalKey(EscalationMethod.annotate({
+    description: "Escalation after the SSH login, for inline credentials (a stored credential defines its own). " +
+      "Required (not \"Nothing\") for authenticated_privileged scans with ssh_username + ssh_password."
+  })),
   escalation_account: Schema.optionalKey(Schema.String.check(
     Schema.isPattern(/^[A-Za-z0-9_.@\\-]{1,128}$/u, { message: "expected 1-128 letters, digits, \"_\", \".\", \"@\", \"\\\" or \"-\"" })
   ).annotate({ description: "Account to escalate to (default root)." })),
@@ -187,9 +196,9 @@ export const ScanStatusOutput = Schema.Struct({
   scan_type: ScanType,
   status: TaskStatus,
   phase: Schema.NullOr(Schema.String).annotate({
-    description: "Step of a running task: create, launch, poll, export or validate."
+    description: "Step a running task reached: creating, launched, polling, exporting or validating."
   }),
-  progress: Schema.NullOr(Percent),
+  progress: Schema.NullOr(Percent).annotate({ description: "Scan progress in percent while running (100 when completed)." }),
   queue_position: Schema.NullOr(NonNegativeInt),
   estimated_wait_minutes: Schema.NullOr(Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))),
   targets: Schema.String,
@@ -245,7 +254,8 @@ export const GetScanResultsInput = Schema.Struct({
     })
   ),
   page_size: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 200 })).annotate({
-    description: "Findings per page (default 40: well under 25 000 tokens with the brief profile)."
+    description: "Findings per page. Default by profile, sized well under 25 000 tokens: minimal 100, summary 50, " +
+      "brief 20, full 10, explicit fields 40. Keep the same page_size (or omit it) when following next_cursor."
   })),
   cursor: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(512)).annotate({
     description: "next_cursor from the previous page. Omit for the first page."
@@ -367,10 +377,10 @@ export const ListTasksInput = Schema.Struct({
   target: Schema.optionalKey(Schema.String.annotate({
     description: "Only tasks whose targets contain, are contained in, or overlap this IP/CIDR/range, or name this host."
   }).check(
-    Schema.isMaxLength(Targets.limits.maxEntryLength),
+    Schema.isMaxLength(targetLimits.maxEntryLength),
     Schema.makeFilter((s: string) => {
-      const parsed = Targets.parseOne(s.trim())
-      return typeof parsed === "string" ? parsed : true
+      const parsed = Targets.parseOne(s)
+      return Result.isFailure(parsed) ? parsed.failure : true
     }, { expected: "one IP, CIDR, IPv4 range or hostname" })
   )),
   cursor: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(512)).annotate({
@@ -413,8 +423,8 @@ export const CancelScanOutput = Schema.Struct({
   task_id: Schema.String,
   previous_status: TaskStatus,
   outcome: Schema.Literals(["cancelled", "stop_requested"]).annotate({
-    description: "cancelled = the queued task was removed; stop_requested = the worker stops the running Nessus " +
-      "scan and the task turns cancelled shortly (poll get_scan_status)."
+    description: "cancelled = the queued task was removed before anything ran; stop_requested = the task was running: " +
+      "it is cancelled now and its worker stops the Nessus scan within seconds."
   }),
   message: Schema.String
 })
@@ -483,8 +493,9 @@ export const runAuthenticatedScan: Definition<RunAuthenticatedScanInput, typeof 
   name: "run_authenticated_scan",
   title: "Run a credentialed (SSH) scan",
   description: "Queue a credentialed Nessus scan that logs in over SSH, optionally escalating privileges " +
-    "(scan_type authenticated_privileged, which requires elevate_privileges_with). Use a stored credential by " +
-    "name, or ssh_username + ssh_password when the server allows inline credentials. " + submissionDescription +
+    "(scan_type authenticated_privileged). Use a stored credential by name (it defines its own escalation), or " +
+    "ssh_username + ssh_password (+ elevate_privileges_with, required for authenticated_privileged) when the server " +
+    "allows inline credentials. " + submissionDescription +
     " get_scan_status reports authentication_status (success / partial / failed) once the scan is validated.",
   input: RunAuthenticatedScanInput,
   output: SubmitScanOutput,
@@ -499,6 +510,14 @@ export const runAuthenticatedScan: Definition<RunAuthenticatedScanInput, typeof 
     }
     if (inline && input.ssh_username === undefined) return { field: "ssh_username", problem: "required with ssh_password" }
     if (inline && input.ssh_password === undefined) return { field: "ssh_password", problem: "required with ssh_username" }
+    if (!inline) {
+      // A stored credential carries its own escalation method and passwords (checked by the scheduler).
+      const given = (["elevate_privileges_with", "escalation_account", "escalation_password"] as const).find((f) => input[f] !== undefined)
+      return given === undefined ? undefined : {
+        field: given,
+        problem: "a stored credential defines its own privilege escalation; give it only with ssh_username + ssh_password"
+      }
+    }
     const method = input.elevate_privileges_with ?? "Nothing"
     if (input.scan_type === "authenticated_privileged" && method === "Nothing") {
       return {
@@ -614,7 +633,7 @@ export const cancelScan: Definition<TaskIdInput, typeof TaskIdInput.Encoded, Can
   name: "cancel_scan",
   title: "Cancel a scan",
   description: "Cancel a scan task: a queued task is removed from the queue; a running scan is stopped on Nessus " +
-    "(partial results are discarded). Completed, failed or already cancelled tasks give NOT_CANCELLABLE.",
+    "(partial results are discarded). Tasks that already ended (completed, failed, timeout, cancelled) give NOT_CANCELLABLE.",
   input: TaskIdInput,
   output: CancelScanOutput,
   annotations: {

@@ -37,7 +37,7 @@ for (const mode of ["legacy", "auto"] as const) {
           assert.isAbove(tool.description?.length ?? 0, 80)
         }
         const status = (byName["list_tasks"]!.inputSchema.properties as Record<string, { enum?: Array<string> }>)["status"]
-        assert.deepStrictEqual(status?.enum, ["queued", "running", "completed", "failed", "cancelled"])
+        assert.deepStrictEqual(status?.enum, ["queued", "running", "completed", "failed", "timeout", "cancelled"])
         if (mode === "auto") assert.strictEqual(client.getNegotiatedProtocolVersion(), "2026-07-28")
         else assert.match(client.getNegotiatedProtocolVersion() ?? "", /^2025-/)
       }))
@@ -124,7 +124,7 @@ for (const mode of ["legacy", "auto"] as const) {
         assert.include(errorOf(scope).message, "203.0.113.5")
 
         const privileged = yield* Effect.promise(() =>
-          client.callTool({ name: "run_authenticated_scan", arguments: { targets: "192.0.2.1", name: "x", scan_type: "authenticated_privileged", credential: "linux" } }))
+          client.callTool({ name: "run_authenticated_scan", arguments: { targets: "192.0.2.1", name: "x", scan_type: "authenticated_privileged", ssh_username: "u", ssh_password: "p" } }))
         assert.strictEqual(errorOf(privileged).field, "elevate_privileges_with")
       }))
 

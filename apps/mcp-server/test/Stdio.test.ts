@@ -34,6 +34,7 @@ describe("nessus-mcp --transport stdio (spawned)", () => {
             env: {
               PATH: process.env["PATH"] ?? "",
               DATA_DIR: dataDir,
+              SCANNER_CONFIG: join(root, "..", "..", "config", "scanners.yaml"),
               LOG_LEVEL: "debug",
               MCP_BEARER_TOKENS: `ci:${canary}`
             },
@@ -50,9 +51,12 @@ describe("nessus-mcp --transport stdio (spawned)", () => {
       )
       const { tools } = yield* Effect.promise(() => client.listTools())
       assert.strictEqual(tools.length, 10)
+      // no REDIS_URL: the in-memory scheduler over the repository's scanners.yaml
       const result = yield* Effect.promise(() => client.callTool({ name: "list_pools", arguments: {} }))
-      assert.isTrue(result.isError)
-      assert.strictEqual(errorOf(result).code, "UNAVAILABLE")
+      assert.isUndefined(result.isError)
+      assert.deepStrictEqual(result.structuredContent, { pools: [{ pool: "nessus", scanners: 2, capacity: 4, is_default: true }], default_pool: "nessus" })
+      const unknown = yield* Effect.promise(() => client.callTool({ name: "get_scan_status", arguments: { task_id: "t_0000000000000000000000" } }))
+      assert.strictEqual(errorOf(unknown).code, "TASK_NOT_FOUND")
       assert.deepStrictEqual(client.protocolErrors, [])
       yield* Effect.promise(() => client.close())
       const lines = stderrText.join("").split("\n").filter((line) => line.trim().length > 0)
@@ -61,7 +65,7 @@ describe("nessus-mcp --transport stdio (spawned)", () => {
         const entry = JSON.parse(line) as Record<string, unknown>
         assert.strictEqual(entry["service"], "nessus-mcp")
       }
-      assert.isTrue(lines.some((line) => line.includes("UNAVAILABLE") && line.includes("trace_id")))
+      assert.isTrue(lines.some((line) => line.includes("TASK_NOT_FOUND") && line.includes("trace_id")))
       assert.notInclude(stderrText.join(""), canary)
     }))
 })

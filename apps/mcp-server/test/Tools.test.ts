@@ -2,7 +2,6 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Redacted } from "effect"
 import * as AppError from "../src/AppError.js"
 import * as McpServer from "../src/McpServer.js"
-import * as Targets from "../src/Targets.js"
 import * as ToolCall from "../src/ToolCall.js"
 import * as Tools from "../src/Tools.js"
 
@@ -16,31 +15,34 @@ const decodeFailure = <I, IE, O, OE>(definition: Tools.Definition<I, IE, O, OE>,
     return (error as unknown as { error: AppError.AppError }).error
   })
 
-describe("Targets", () => {
-  it("accepts IPs, CIDRs, ranges and hostnames separated by commas or spaces", () => {
-    const parsed = Targets.parse("192.0.2.10, 198.51.100.0/28 192.0.2.1-20,192.0.2.1-192.0.2.9\n2001:db8::1 2001:db8::/64 DB1.Example.com")
-    assert.isArray(parsed)
-    assert.deepStrictEqual((parsed as ReadonlyArray<Targets.Target>).map((t) => t.kind), ["ipv4", "cidr", "range", "range", "ipv6", "cidr", "hostname"])
-    assert.strictEqual((parsed as ReadonlyArray<Targets.Target>)[6]!.value, "db1.example.com")
-  })
+describe("targets argument (the scheduler's grammar)", () => {
+  it.effect("accepts IPs, CIDRs, ranges and hostnames separated by commas or spaces", () =>
+    Effect.gen(function*() {
+      const input = yield* ToolCall.decodeArguments(Tools.runUntrustedScan)({
+        name: "n",
+        targets: "192.0.2.10, 198.51.100.0/28 192.0.2.1-20,192.0.2.1-192.0.2.9\n2001:db8::1 2001:db8::/64 DB1.Example.com"
+      })
+      assert.include(input.targets, "DB1.Example.com")
+    }))
 
-  it("refuses metacharacters, URLs, bad CIDRs, reversed ranges and malformed IPs, naming the entry", () => {
-    for (const [input, fragment] of [
-      ["10.0.0.1;rm -rf /", "10.0.0.1;rm"],
-      ["<script>", "<script>"],
-      ["http://host.example.com", "http://host.example.com"],
-      ["10.0.0.0/33", "10.0.0.0/33"],
-      ["10.0.0.9-10.0.0.1", "10.0.0.9-10.0.0.1"],
-      ["10.0.0.9-3", "10.0.0.9-3"],
-      ["999.1.1.1", "999.1.1.1"],
-      ["-bad.example.com", "-bad.example.com"],
-      ["  ,, ", "no target"]
-    ] as const) {
-      const result = Targets.parse(input)
-      assert.isString(result, input)
-      assert.include(result as string, fragment)
-    }
-  })
+  it.effect("refuses metacharacters, URLs, bad CIDRs, reversed ranges and malformed IPs, naming the entry", () =>
+    Effect.gen(function*() {
+      for (const [input, fragment] of [
+        ["10.0.0.1;rm -rf /", "10.0.0.1;rm"],
+        ["<script>", "<script>"],
+        ["http://host.example.com", "http://host.example.com"],
+        ["10.0.0.0/33", "10.0.0.0/33"],
+        ["10.0.0.9-10.0.0.1", "10.0.0.9-10.0.0.1"],
+        ["10.0.0.9-3", "10.0.0.9-3"],
+        ["999.1.1.1", "999.1.1.1"],
+        ["-bad.example.com", "-bad.example.com"],
+        ["  ,, ", "no targets"]
+      ] as const) {
+        const error = yield* decodeFailure(Tools.runUntrustedScan, { name: "n", targets: input })
+        assert.strictEqual(error.field, "targets", input)
+        assert.include(error.message, fragment, input)
+      }
+    }))
 })
 
 describe("argument decoding", () => {
@@ -76,8 +78,11 @@ describe("argument decoding", () => {
       assert.strictEqual((yield* decodeFailure(Tools.runAuthenticatedScan, { ...base, scan_type: "authenticated" })).field, "credential")
       assert.strictEqual((yield* decodeFailure(Tools.runAuthenticatedScan, { ...base, scan_type: "authenticated", credential: "c1", ssh_username: "u", ssh_password: "p" })).field, "credential")
       assert.strictEqual((yield* decodeFailure(Tools.runAuthenticatedScan, { ...base, scan_type: "authenticated", ssh_password: "p" })).field, "ssh_username")
-      const privileged = yield* decodeFailure(Tools.runAuthenticatedScan, { ...base, scan_type: "authenticated_privileged", credential: "c1" })
+      const privileged = yield* decodeFailure(Tools.runAuthenticatedScan, { ...base, scan_type: "authenticated_privileged", ssh_username: "u", ssh_password: "p" })
       assert.strictEqual(privileged.field, "elevate_privileges_with")
+      // a stored credential brings its own escalation
+      const stored = yield* decodeFailure(Tools.runAuthenticatedScan, { ...base, scan_type: "authenticated_privileged", credential: "c1", elevate_privileges_with: "sudo" })
+      assert.strictEqual(stored.field, "elevate_privileges_with")
       assert.strictEqual((yield* decodeFailure(Tools.getScanResults, { task_id: "t1", profile: "full", fields: ["host"] })).field, "fields")
       assert.strictEqual((yield* decodeFailure(Tools.getScanResults, { task_id: "t1", cursor: "abc", page: 2 })).field, "page")
     }))

@@ -279,7 +279,8 @@ export interface Service {
   readonly claim: (options: { readonly pool?: string | undefined; readonly worker: string }) => Effect.Effect<Option.Option<Claim>, SchedulerError.SchedulerError>
   readonly heartbeat: (lease: Lease) => Effect.Effect<Lease, SchedulerError.SchedulerError>
   readonly setPhase: (lease: Lease, phase: Task.Phase, patch?: { readonly nessusScanId?: number | undefined }) => Effect.Effect<void, SchedulerError.SchedulerError>
-  readonly complete: (lease: Lease, result?: Task.CompletionResult) => Effect.Effect<Task.Task, SchedulerError.SchedulerError>
+  /** Marks the task completed with the worker's results and frees its slot. */
+  readonly complete: (lease: Lease, result?: Task.CompletionResult) => Effect.Effect<void, SchedulerError.SchedulerError>
   readonly fail: (lease: Lease, failure: Failure) => Effect.Effect<FailOutcome, SchedulerError.SchedulerError>
   /** Hands a lease back at once (graceful shutdown): the next claim takes the task over from its phase. */
   readonly release: (lease: Lease) => Effect.Effect<void, SchedulerError.SchedulerError>
@@ -734,8 +735,7 @@ const makeWith = (store: Store, options: Options = {}): Effect.Effect<Service, n
     const complete = (lease: Lease, result: Task.CompletionResult = {}) =>
       Effect.gen(function*() {
         const r = yield* store.complete({ id: lease.taskId, token: lease.token, now: yield* now, result, ttls, circuit, keepDurations: 20 })
-        if (typeof r === "string") return yield* Effect.fail(leaseError(lease.taskId, r))
-        return toTask(r.record)
+        if (r !== "ok") return yield* Effect.fail(leaseError(lease.taskId, r))
       })
 
     const fail = (lease: Lease, failure: Failure) =>
@@ -798,9 +798,9 @@ const makeWith = (store: Store, options: Options = {}): Effect.Effect<Service, n
         const out: Array<ScannerStatus> = []
         for (const pool of pools) {
           const ids = pool.scanners.map((s) => s.instanceId)
-          const [running, circuits, counts] = yield* Effect.all([store.running(ids), store.circuits(ids), store.poolCounts(pool.name, ids)])
+          const [running, circuits, counts] = yield* Effect.all([store.runningCounts(ids), store.circuits(ids), store.poolCounts(pool.name, ids)])
           pool.scanners.forEach((s, i) => {
-            const n = running[i]?.length ?? 0
+            const n = running[i] ?? 0
             out.push({
               instanceId: s.instanceId,
               name: s.name,
@@ -826,10 +826,10 @@ const makeWith = (store: Store, options: Options = {}): Effect.Effect<Service, n
         const pool = yield* poolOrFail(c, poolName)
         const ids = pool.scanners.map((s) => s.instanceId)
         const counts = yield* store.poolCounts(pool.name, ids)
-        const running = yield* store.running(ids)
+        const running = yield* store.runningCounts(ids)
         const durations = yield* store.durations(pool.name)
         const capacity = pool.scanners.filter((s) => s.enabled).reduce((n, s) => n + s.maxConcurrentScans, 0)
-        const busy = pool.scanners.reduce((n, s, i) => n + (s.enabled ? Math.min(running[i]?.length ?? 0, s.maxConcurrentScans) : 0), 0)
+        const busy = pool.scanners.reduce((n, s, i) => n + (s.enabled ? Math.min(running[i] ?? 0, s.maxConcurrentScans) : 0), 0)
         const bound = counts.bound.reduce((a, b) => a + b, 0)
         return {
           pool: pool.name,
@@ -932,7 +932,7 @@ const makeWith = (store: Store, options: Options = {}): Effect.Effect<Service, n
       })
 
     const staleRunning = Effect.gen(function*() {
-      const ids = yield* store.startedBefore((yield* now) - maxScanMs)
+      const ids = yield* store.startedBefore((yield* now) - maxScanMs, (yield* config).pools.map((p) => p.name))
       return (yield* store.getMany(ids)).filter((r) => r.state === "running").map(toTask)
     })
 

@@ -9,7 +9,7 @@ import { existsSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { hostsForSize, writeExport } from "./generator.ts"
+import { writeExportOfSize } from "./generator.ts"
 
 interface Result {
   readonly mode: string
@@ -20,7 +20,7 @@ interface Result {
 }
 
 const here = dirname(fileURLToPath(import.meta.url))
-const child = join(here, "child.ts")
+const child = join(here, "child.mjs")
 
 const measure = (mode: string, file: string): Result => {
   try {
@@ -40,10 +40,10 @@ const median = (mode: string, file: string, runs: number): Result => {
 const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a")
 
 const run = async (megabytes: number) => {
-  const file = join(tmpdir(), `nessus-bench-${megabytes}mb.nessus`)
+  const file = join(tmpdir(), `nessus-bench-${megabytes}mb-v2.nessus`)
   if (!existsSync(file)) {
     process.stdout.write(`generating ${file} ... `)
-    const g = await writeExport(file, { hosts: hostsForSize(megabytes), findingsPerHost: 250, seed: 42 })
+    const g = await writeExportOfSize(file, megabytes)
     console.log(`${g.hosts} hosts, ${g.findings} findings (${g.generator} generator)`)
   }
   const size = statSync(file).size / 1048576

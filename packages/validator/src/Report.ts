@@ -51,7 +51,7 @@ export const stream = <E, R>(bytes: Stream.Stream<Uint8Array, E, R>): Stream.Str
     )
   })
 
-/** Parses a file from disk (read in 1 MiB chunks through one reused buffer). */
+/** Parses a file from disk (read in 256 KiB chunks through one reused buffer). */
 export const streamFile = (path: string): Stream.Stream<ReportEvent, ValidatorError> =>
   Stream.fromAsyncIterable(fileBatches(path), (e) => {
     if (isValidatorError(e)) return e

@@ -16,14 +16,12 @@
 import * as Effect from "effect/Effect"
 import type { ScanType } from "./Authentication.js"
 import { attemptPromise } from "./internal/attempt.js"
-import { parseFile, unreadable } from "./internal/parse.js"
-import { failedVerdict, VerdictBuilder } from "./internal/verdict.js"
 import { stat } from "node:fs/promises"
-import { isValidatorError } from "./ValidatorError.js"
-import type { ValidatorError } from "./ValidatorError.js"
+import { parseFile, unreadable } from "./internal/parse.js"
+import { failedVerdict, type Verdict, VerdictBuilder } from "./internal/verdict.js"
+import { isValidatorError, type ValidatorError } from "./ValidatorError.js"
 
 export type { ErrorCode, SeverityCounts, Stats, Verdict } from "./internal/verdict.js"
-import type { Verdict } from "./internal/verdict.js"
 
 /** Options of `validateFile`. */
 export interface Options {
@@ -57,4 +55,8 @@ export const validateFile = (path: string, options: Options = {}): Effect.Effect
     }
   })
 
+/** Builds a verdict incrementally from report events (`event`/`item`), then `finish(fileSize)`. */
 export { VerdictBuilder } from "./internal/verdict.js"
+
+/** The invalid verdict of a file that could not be parsed (`malformed_xml` / `unsupported_format`). */
+export const fromParseError = (error: ValidatorError, fileSize: number): Verdict => failedVerdict(error, fileSize)

@@ -4,10 +4,10 @@
  * cursor. It is deliberately simple and is not the product's backend (that composes the scheduler and the
  * validator); it exists so transports, schemas, errors, metrics and logs can be tested end to end.
  */
-import { Effect, Layer, Redacted } from "effect"
+import { Targets } from "@nessus-mcp/scheduler"
+import { Effect, Layer, Redacted, Result } from "effect"
 import { AppError, taskNotFound } from "../../src/AppError.js"
 import { type CallContext, ScanService } from "../../src/ScanService.js"
-import * as Targets from "../../src/Targets.js"
 import type * as Tools from "../../src/Tools.js"
 
 interface Task {
@@ -25,10 +25,8 @@ export interface Control {
   readonly complete: (taskId: string, findings: ReadonlyArray<Record<string, unknown>>) => void
 }
 
-const inScope = (target: Targets.Target): boolean => {
-  if (target.kind === "hostname") return target.value.endsWith(".example.com")
-  return target.value.startsWith("192.0.2.") || target.value.startsWith("198.51.100.")
-}
+const allowed = ["192.0.2.0/24", "198.51.100.0/24", "*.example.com"].map((t) => Result.getOrThrow(Targets.parseOne(t, { allowWildcard: true })))
+const inScope = (target: Targets.Target): boolean => Targets.isAllowed(target, allowed)
 
 const cursorOf = (offset: number) => Buffer.from(JSON.stringify({ o: offset })).toString("base64url")
 const offsetOf = (cursor: string): number | undefined => {
@@ -63,8 +61,8 @@ export const make = (options: { readonly allowInlineCredentials?: boolean } = {}
       const pool = input.scanner_pool ?? "nessus"
       if (pool !== "nessus") return Effect.fail(new AppError({ reason: "PoolNotFound", field: "scanner_pool", message: `Pool "${pool}" does not exist; call list_pools.` }))
       const parsed = Targets.parse(input.targets)
-      if (typeof parsed === "string") return Effect.die(new Error("targets reached the service unvalidated"))
-      const outside = parsed.filter((t) => !inScope(t)).map((t) => t.value)
+      if (Result.isFailure(parsed)) return Effect.die(new Error("targets reached the service unvalidated"))
+      const outside = parsed.success.filter((t) => !inScope(t)).map((t) => t.text)
       if (outside.length > 0) {
         return Effect.fail(new AppError({
           reason: "TargetOutOfScope",

@@ -5,32 +5,40 @@
  *
  * Keys (all under the prefix): task:<id> (hash), index (zset by seq), seq, q:<pool> and
  * q:<pool>:i:<instance> (zsets by seq), delayed:<pool> (zset by ready time), leases:<pool> (zset by lease
- * expiry), running:<instance> (set), running_since (zset by start), expiry (zset by expiry time),
+ * expiry), running (hash: instance → running scans), expiry (zset by expiry time),
  * dlq:<pool> (zset by failure time), idem:<key>, circuit:<instance> (hash), circuit:events (list),
- * durations:<pool> (list), lastAssigned (hash), assignSeq, bound:<pool> (set of instances whose bound
+ * durations:<pool> (hash: seq mod 20 → duration, a ring of recent scans), bound:<pool> (set of instances whose bound
  * queue is not empty) and circuits:open (set of instances whose circuit is not closed), the last two
  * only so a claim skips empty queues and closed circuits without reading them.
  */
 import * as Redis from "../Redis.js"
 
-const prelude = `
-local P = ARGV[1]
-local function tkey(id) return P .. 'task:' .. id end
-local function qkey(pool, inst)
+const header = `local P = ARGV[1]`
+
+// Helpers, in dependency order; each script gets only those it (transitively) uses, since defining
+// closures costs time on every call.
+const helpers: ReadonlyArray<readonly [string, string]> = [
+  ["tkey", `local function tkey(id) return P .. 'task:' .. id end`],
+  ["nz", `-- Optional hash fields are cleared by writing '' (one HSET instead of HSET + HDEL).
+local function nz(v)
+  if v == false or v == nil or v == '' then return nil end
+  return v
+end`],
+  ["qkey", `local function qkey(pool, inst)
   if inst and inst ~= '' then return P .. 'q:' .. pool .. ':i:' .. inst end
   return P .. 'q:' .. pool
-end
--- Instance-bound queues that are not empty, per pool, so a claim looks only at those.
+end`],
+  ["qadd", `-- Instance-bound queues that are not empty, per pool, so a claim looks only at those.
 local function qadd(pool, inst, seq, id)
   redis.call('ZADD', qkey(pool, inst), seq, id)
   if inst and inst ~= '' then redis.call('SADD', P .. 'bound:' .. pool, inst) end
-end
-local function qrem(pool, inst, id)
+end`],
+  ["qrem", `local function qrem(pool, inst, id)
   local k = qkey(pool, inst)
   redis.call('ZREM', k, id)
   if inst and inst ~= '' and redis.call('ZCARD', k) == 0 then redis.call('SREM', P .. 'bound:' .. pool, inst) end
-end
-local function cget(inst)
+end`],
+  ["cget", `local function cget(inst)
   local v = redis.call('HMGET', P .. 'circuit:' .. inst, 'state', 'failures', 'retryAt', 'probe', 'probeUntil', 'changedAt')
   local c = { state = v[1] or 'closed', failures = tonumber(v[2]) or 0 }
   c.retryAt = tonumber(v[3])
@@ -38,8 +46,8 @@ local function cget(inst)
   c.probeUntil = tonumber(v[5])
   c.changedAt = tonumber(v[6])
   return c
-end
-local function cset(inst, c)
+end`],
+  ["cset", `local function cset(inst, c)
   local k = P .. 'circuit:' .. inst
   redis.call('DEL', k)
   local a = { 'state', c.state, 'failures', c.failures }
@@ -49,12 +57,12 @@ local function cset(inst, c)
   if c.changedAt then a[#a + 1] = 'changedAt'; a[#a + 1] = c.changedAt end
   redis.call('HSET', k, unpack(a))
   if c.state == 'closed' then redis.call('SREM', P .. 'circuits:open', inst) else redis.call('SADD', P .. 'circuits:open', inst) end
-end
-local function cevent(inst, from, to, now, reason)
+end`],
+  ["cevent", `local function cevent(inst, from, to, now, reason)
   redis.call('LPUSH', P .. 'circuit:events', cjson.encode({ instanceId = inst, from = from, to = to, at = now, reason = reason }))
   redis.call('LTRIM', P .. 'circuit:events', 0, 999)
-end
-local function admits(c, now)
+end`],
+  ["admits", `local function admits(c, now)
   if c.state == 'closed' then return 'yes' end
   if c.state == 'open' then
     if c.retryAt and now >= c.retryAt then return 'probe' end
@@ -62,8 +70,8 @@ local function admits(c, now)
   end
   if (not c.probeUntil) or now >= c.probeUntil then return 'probe' end
   return 'no'
-end
-local function crecord(inst, outcome, taskId, now, threshold, cooldown)
+end`],
+  ["crecord", `local function crecord(inst, outcome, taskId, now, threshold, cooldown)
   if not inst then return end
   local c = cget(inst)
   if c.state == 'open' then return end
@@ -89,26 +97,25 @@ local function crecord(inst, outcome, taskId, now, threshold, cooldown)
   else
     redis.call('HSET', P .. 'circuit:' .. inst, 'failures', f)
   end
-end
-local function cabandon(inst, id)
+end`],
+  ["cabandon", `local function cabandon(inst, id)
   if not inst then return end
   local c = cget(inst)
   if c.state == 'half_open' and c.probe == id then
     redis.call('HDEL', P .. 'circuit:' .. inst, 'probe', 'probeUntil')
   end
-end
+end`],
+  ["freeslot", `-- The lease entry guards the count: only the call that removes it gives the slot back.
 local function freeslot(id, pool, inst)
-  redis.call('ZREM', P .. 'leases:' .. pool, id)
-  if inst then redis.call('SREM', P .. 'running:' .. inst, id) end
-  redis.call('ZREM', P .. 'running_since', id)
-end
-local function ttlof(state, tc, tf, tx)
+  if redis.call('ZREM', P .. 'leases:' .. pool, id) == 1 and inst then redis.call('HINCRBY', P .. 'running', inst, -1) end
+end`],
+  ["ttlof", `local function ttlof(state, tc, tf, tx)
   if state == 'completed' then return tc end
   if state == 'failed' or state == 'timeout' then return tf end
   if state == 'cancelled' then return tx end
   return nil
-end
--- lease check: returns state, fields or an outcome string
+end`],
+  ["checked", `-- lease check: returns state, fields or an outcome string
 local function checked(id, token, extra)
   local f = redis.call('HMGET', tkey(id), 'state', 'leaseToken', 'pool', 'instance', unpack(extra or {}))
   if not f[1] then return nil, 'not_found' end
@@ -116,14 +123,29 @@ local function checked(id, token, extra)
   if f[1] == 'cancelled' then return nil, 'cancelled' end
   if f[1] ~= 'running' then return nil, 'lost' end
   return f, nil
-end
-`
+end`]
+]
+
+const prelude = (body: string): string => {
+  const used = new Set<string>()
+  let text = body
+  for (let changed = true; changed;) {
+    changed = false
+    for (const [name, code] of helpers) {
+      if (!used.has(name) && new RegExp(`\\b${name}\\(`).test(text)) {
+        used.add(name)
+        text += code
+        changed = true
+      }
+    }
+  }
+  return [header, ...helpers.filter(([name]) => used.has(name)).map(([, code]) => code), body].join("\n")
+}
+
+const script = (name: string, body: string) => Redis.script(name, prelude(body))
 
 /** ARGV: P, id, now, idemKey, idemHash, idemExpiresAt, idemTtlMs, pool, requestedInstance, ...field/value. */
-export const submit = Redis.script(
-  "submit",
-  prelude +
-    `
+export const submit = script("submit", `
 local id, now, ik, ih, iexp, ittl, pool, rinst = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8], ARGV[9]
 if ik ~= '' then
   local v = redis.call('GET', P .. 'idem:' .. ik)
@@ -149,10 +171,7 @@ return { 'created', seq }
 )
 
 /** ARGV: P, id, now, touch(0/1), ttlCompleted, ttlFailed, ttlCancelled. Returns HGETALL. */
-export const get = Redis.script(
-  "get",
-  prelude +
-    `
+export const get = script("get", `
 local id, now = ARGV[2], ARGV[3]
 local st = redis.call('HGET', tkey(id), 'state')
 if not st then return {} end
@@ -166,10 +185,7 @@ return redis.call('HGETALL', tkey(id))
 )
 
 /** ARGV: P, pool, now, leaseMs, owner, token, probeMs, ttlC, ttlF, ttlX, n, n × (id, max, enabled). */
-export const claim = Redis.script(
-  "claim",
-  prelude +
-    `
+export const claim = script("claim", `
 local pool, now, leaseMs, owner, token, probeMs = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], ARGV[6], tonumber(ARGV[7])
 local tc, tf, tx, n = tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
 local leases = P .. 'leases:' .. pool
@@ -185,11 +201,11 @@ while true do
     redis.call('ZADD', leases, now + leaseMs, id)
     return { 'takeover', redis.call('HGETALL', tk) }
   end
-  redis.call('ZREM', leases, id)
+  local inst = nz(f[2])
+  freeslot(id, pool, inst)
   if f[1] then
-    freeslot(id, pool, f[2] or nil)
-    if f[2] then cabandon(f[2], id) end
-    redis.call('HDEL', tk, 'leaseToken', 'leaseOwner', 'leaseUntil')
+    cabandon(inst, id)
+    redis.call('HSET', tk, 'leaseToken', '', 'leaseOwner', '', 'leaseUntil', '')
     local ttl = ttlof(f[1], tc, tf, tx)
     if ttl then redis.call('ZADD', P .. 'expiry', now + ttl, id) end
   end
@@ -200,17 +216,25 @@ for _, id in ipairs(due) do
   redis.call('ZREM', dk, id)
   local f = redis.call('HMGET', tkey(id), 'state', 'seq', 'requestedInstance')
   if f[1] == 'queued' then
-    qadd(pool, f[3] or nil, f[2], id)
-    redis.call('HDEL', tkey(id), 'retryAt')
+    qadd(pool, nz(f[3]), f[2], id)
+    redis.call('HSET', tkey(id), 'retryAt', '')
   end
 end
 local notClosed = {}
 for _, sid in ipairs(redis.call('SMEMBERS', P .. 'circuits:open')) do notClosed[sid] = true end
-local cands = {}
-for i = 0, n - 1 do
+local head = redis.call('ZRANGE', qkey(pool, nil), 0, 0, 'WITHSCORES')
+-- Least-utilised admissible scanner; ties go round-robin (the scan starts at the head task's sequence
+-- number, which moves with every claim).
+local rot = tonumber(head[2]) or 0
+local sids = {}
+for i = 0, n - 1 do sids[i + 1] = ARGV[12 + i * 3] end
+local counts = redis.call('HMGET', P .. 'running', unpack(sids))
+local allowed, least = {}, nil
+for j = 0, n - 1 do
+  local i = (j + rot) % n
   local sid, max, enabled = ARGV[12 + i * 3], tonumber(ARGV[13 + i * 3]), ARGV[14 + i * 3]
   if enabled == '1' then
-    local running = redis.call('SCARD', P .. 'running:' .. sid)
+    local running = tonumber(counts[i + 1]) or 0
     if running < max then
       local c, adm = nil, 'yes'
       if notClosed[sid] then
@@ -218,36 +242,21 @@ for i = 0, n - 1 do
         adm = admits(c, now)
       end
       if adm ~= 'no' then
-        cands[#cands + 1] = { id = sid, max = max, running = running, probe = (adm == 'probe'), c = c, idx = i }
+        local cand = { id = sid, max = max, running = running, probe = (adm == 'probe'), c = c }
+        allowed[sid] = cand
+        if (not least) or running * least.max < least.running * max then least = cand end
       end
     end
   end
 end
-if #cands == 0 then return { 'none' } end
-if #cands > 1 then
-  local ids = {}
-  for j, c in ipairs(cands) do ids[j] = c.id end
-  local lasts = redis.call('HMGET', P .. 'lastAssigned', unpack(ids))
-  for j, c in ipairs(cands) do c.last = tonumber(lasts[j]) or 0 end
-  table.sort(cands, function(a, b)
-    local l, r = a.running * b.max, b.running * a.max
-    if l ~= r then return l < r end
-    if a.last ~= b.last then return a.last < b.last end
-    return a.idx < b.idx
-  end)
-end
+if not least then return { 'none' } end
 local best, bestSeq, bestCand, bestInst = nil, nil, nil, nil
-local head = redis.call('ZRANGE', qkey(pool, nil), 0, 0, 'WITHSCORES')
-if head[1] then best, bestSeq, bestCand = head[1], tonumber(head[2]), cands[1] end
-local bound = redis.call('SMEMBERS', P .. 'bound:' .. pool)
-if #bound > 0 then
-  local isBound = {}
-  for _, sid in ipairs(bound) do isBound[sid] = true end
-  for _, c in ipairs(cands) do
-    if isBound[c.id] then
-      local h = redis.call('ZRANGE', qkey(pool, c.id), 0, 0, 'WITHSCORES')
-      if h[1] and ((not bestSeq) or tonumber(h[2]) < bestSeq) then best, bestSeq, bestCand, bestInst = h[1], tonumber(h[2]), c, c.id end
-    end
+if head[1] then best, bestSeq, bestCand = head[1], tonumber(head[2]), least end
+for _, sid in ipairs(redis.call('SMEMBERS', P .. 'bound:' .. pool)) do
+  local c = allowed[sid]
+  if c then
+    local h = redis.call('ZRANGE', qkey(pool, sid), 0, 0, 'WITHSCORES')
+    if h[1] and ((not bestSeq) or tonumber(h[2]) < bestSeq) then best, bestSeq, bestCand, bestInst = h[1], tonumber(h[2]), c, sid end
   end
 end
 if not best then return { 'none' } end
@@ -256,11 +265,8 @@ local tk = tkey(best)
 redis.call('HINCRBY', tk, 'attempt', 1)
 redis.call('HSET', tk, 'state', 'running', 'phase', 'creating', 'instance', bestCand.id, 'leaseToken', token, 'leaseOwner', owner,
   'leaseUntil', now + leaseMs, 'startedAt', now, 'updatedAt', now)
-redis.call('HDEL', tk, 'nessusScanId', 'retryAt', 'finishedAt')
-redis.call('SADD', P .. 'running:' .. bestCand.id, best)
+redis.call('HINCRBY', P .. 'running', bestCand.id, 1)
 redis.call('ZADD', leases, now + leaseMs, best)
-redis.call('ZADD', P .. 'running_since', now, best)
-redis.call('HSET', P .. 'lastAssigned', bestCand.id, redis.call('INCR', P .. 'assignSeq'))
 if bestCand.probe then
   local c = bestCand.c or cget(bestCand.id)
   local changed = c.changedAt
@@ -275,10 +281,7 @@ return { 'claimed', redis.call('HGETALL', tk) }
 )
 
 /** ARGV: P, id, token, now, leaseMs. */
-export const heartbeat = Redis.script(
-  "heartbeat",
-  prelude +
-    `
+export const heartbeat = script("heartbeat", `
 local id, token, now, leaseMs = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local f, err = checked(id, token)
 if err then return err end
@@ -289,84 +292,72 @@ return 'ok'
 )
 
 /** ARGV: P, id, token, now, phase, nessusScanId or ''. */
-export const setPhase = Redis.script(
-  "setPhase",
-  prelude +
-    `
+export const setPhase = script("setPhase", `
 local id, token, now, phase, scanId = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local order = { creating = 1, launched = 2, polling = 3, exporting = 4, validating = 5 }
 local f, err = checked(id, token, { 'phase' })
 if err then return { err } end
-if f[5] and order[phase] < order[f[5]] then return { 'bad_phase', f[5] } end
-redis.call('HSET', tkey(id), 'phase', phase, 'updatedAt', now)
-if scanId ~= '' then redis.call('HSET', tkey(id), 'nessusScanId', scanId) end
+local current = nz(f[5])
+if current and order[phase] < order[current] then return { 'bad_phase', current } end
+if scanId ~= '' then
+  redis.call('HSET', tkey(id), 'phase', phase, 'updatedAt', now, 'nessusScanId', scanId)
+else
+  redis.call('HSET', tkey(id), 'phase', phase, 'updatedAt', now)
+end
 return { 'ok' }
 `
 )
 
 /** ARGV: P, id, token, now, ttlCompleted, threshold, cooldownMs, keepDurations, ...field/value. */
-export const complete = Redis.script(
-  "complete",
-  prelude +
-    `
+export const complete = script("complete", `
 local id, token, now = ARGV[2], ARGV[3], tonumber(ARGV[4])
 local ttl, threshold, cooldown, keep = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
-local f, err = checked(id, token, { 'startedAt' })
+local f, err = checked(id, token, { 'startedAt', 'seq' })
 if err then return { err } end
-local pool, inst = f[3], f[4] or nil
+local pool, inst = f[3], nz(f[4])
 freeslot(id, pool, inst)
-local tk = tkey(id)
-redis.call('HDEL', tk, 'leaseToken', 'leaseOwner', 'leaseUntil', 'phase')
-redis.call('HSET', tk, 'state', 'completed', 'finishedAt', now, 'updatedAt', now)
-if #ARGV >= 10 then
-  local fields = {}
-  for i = 9, #ARGV do fields[#fields + 1] = ARGV[i] end
-  redis.call('HSET', tk, unpack(fields))
-end
-redis.call('LPUSH', P .. 'durations:' .. pool, now - (tonumber(f[5]) or now))
-redis.call('LTRIM', P .. 'durations:' .. pool, 0, keep - 1)
+local a = { 'state', 'completed', 'finishedAt', now, 'updatedAt', now, 'leaseToken', '', 'leaseOwner', '', 'leaseUntil', '', 'phase', '' }
+for i = 9, #ARGV do a[#a + 1] = ARGV[i] end
+redis.call('HSET', tkey(id), unpack(a))
+redis.call('HSET', P .. 'durations:' .. pool, (tonumber(f[6]) or 0) % keep, now - (tonumber(f[5]) or now))
 redis.call('ZADD', P .. 'expiry', now + ttl, id)
 crecord(inst, 'success', id, now, threshold, cooldown)
-return { 'ok', redis.call('HGETALL', tk) }
+return { 'ok' }
 `
 )
 
 /** ARGV: P, id, token, now, errorJson, transient, scannerFailure, maxRetries, delayMs, ttlFailed, threshold, cooldownMs. */
-export const fail = Redis.script(
-  "fail",
-  prelude +
-    `
+export const fail = script("fail", `
 local id, token, now, errJson = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
 local transient, scannerFailure, maxRetries, delay = ARGV[6] == '1', ARGV[7] == '1', tonumber(ARGV[8]), tonumber(ARGV[9])
 local ttl, threshold, cooldown = tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
 local f, err = checked(id, token, { 'attempt', 'runBase', 'errors', 'phase' })
 if err then return { err } end
-local pool, inst = f[3], f[4] or nil
+local pool, inst = f[3], nz(f[4])
 freeslot(id, pool, inst)
 local outcome = 'success'
 if scannerFailure then outcome = 'failure' end
 crecord(inst, outcome, id, now, threshold, cooldown)
 local errors = {}
-if f[7] then
+if nz(f[7]) then
   local ok, decoded = pcall(cjson.decode, f[7])
   if ok and type(decoded) == 'table' then errors = decoded end
 end
 local e = cjson.decode(errJson)
 e.attempt = tonumber(f[5]) or 0
-if f[8] then e.phase = f[8] end
-if inst then e.instanceId = inst end
+e.phase = nz(f[8])
+e.instanceId = inst
 errors[#errors + 1] = e
 local tk = tkey(id)
-redis.call('HDEL', tk, 'leaseToken', 'leaseOwner', 'leaseUntil', 'phase')
-redis.call('HSET', tk, 'errors', cjson.encode(errors), 'updatedAt', now)
 local attempt, runBase = tonumber(f[5]) or 0, tonumber(f[6]) or 0
 if transient and (attempt - runBase - 1) < maxRetries then
-  redis.call('HDEL', tk, 'instance', 'nessusScanId')
-  redis.call('HSET', tk, 'state', 'queued', 'retryAt', now + delay)
+  redis.call('HSET', tk, 'state', 'queued', 'retryAt', now + delay, 'errors', cjson.encode(errors), 'updatedAt', now,
+    'leaseToken', '', 'leaseOwner', '', 'leaseUntil', '', 'phase', '', 'instance', '', 'nessusScanId', '')
   redis.call('ZADD', P .. 'delayed:' .. pool, now + delay, id)
   return { 'retried', now + delay, redis.call('HGETALL', tk) }
 end
-redis.call('HSET', tk, 'state', 'failed', 'finishedAt', now)
+redis.call('HSET', tk, 'state', 'failed', 'finishedAt', now, 'errors', cjson.encode(errors), 'updatedAt', now,
+  'leaseToken', '', 'leaseOwner', '', 'leaseUntil', '', 'phase', '')
 redis.call('ZADD', P .. 'dlq:' .. pool, now, id)
 redis.call('ZADD', P .. 'expiry', now + ttl, id)
 return { 'failed', 0, redis.call('HGETALL', tk) }
@@ -374,25 +365,22 @@ return { 'failed', 0, redis.call('HGETALL', tk) }
 )
 
 /** ARGV: P, id, token, now, ttlCancelled. */
-export const release = Redis.script(
-  "release",
-  prelude +
-    `
+export const release = script("release", `
 local id, token, now, ttl = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local tk = tkey(id)
 local f = redis.call('HMGET', tk, 'state', 'leaseToken', 'pool', 'instance')
 if not f[1] then return 'not_found' end
 if f[2] ~= token then return 'lost' end
 if f[1] == 'running' then
-  redis.call('HDEL', tk, 'leaseToken', 'leaseOwner')
-  redis.call('HSET', tk, 'leaseUntil', now, 'updatedAt', now)
+  redis.call('HSET', tk, 'leaseToken', '', 'leaseOwner', '', 'leaseUntil', now, 'updatedAt', now)
   redis.call('ZADD', P .. 'leases:' .. f[3], now, id)
   return 'ok'
 end
 if f[1] == 'cancelled' then
-  freeslot(id, f[3], f[4] or nil)
-  cabandon(f[4] or nil, id)
-  redis.call('HDEL', tk, 'leaseToken', 'leaseOwner', 'leaseUntil')
+  local inst = nz(f[4])
+  freeslot(id, f[3], inst)
+  cabandon(inst, id)
+  redis.call('HSET', tk, 'leaseToken', '', 'leaseOwner', '', 'leaseUntil', '')
   redis.call('ZADD', P .. 'expiry', now + ttl, id)
   return 'ok'
 end
@@ -401,19 +389,15 @@ return 'lost'
 )
 
 /** ARGV: P, id, now, ttlCancelled. */
-export const cancel = Redis.script(
-  "cancel",
-  prelude +
-    `
+export const cancel = script("cancel", `
 local id, now, ttl = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local tk = tkey(id)
 local f = redis.call('HMGET', tk, 'state', 'pool', 'requestedInstance')
 if not f[1] then return { 'not_found' } end
 if f[1] == 'queued' then
-  qrem(f[2], f[3] or nil, id)
+  qrem(f[2], nz(f[3]), id)
   redis.call('ZREM', P .. 'delayed:' .. f[2], id)
-  redis.call('HDEL', tk, 'retryAt')
-  redis.call('HSET', tk, 'state', 'cancelled', 'finishedAt', now, 'updatedAt', now)
+  redis.call('HSET', tk, 'state', 'cancelled', 'finishedAt', now, 'updatedAt', now, 'retryAt', '')
   redis.call('ZADD', P .. 'expiry', now + ttl, id)
   return { 'cancelled', '0' }
 end
@@ -426,25 +410,23 @@ return { 'terminal', f[1] }
 )
 
 /** ARGV: P, id, now, errorJson, ttlFailed. */
-export const timeout = Redis.script(
-  "timeout",
-  prelude +
-    `
+export const timeout = script("timeout", `
 local id, now, errJson, ttl = ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
 local tk = tkey(id)
 local f = redis.call('HMGET', tk, 'state', 'pool', 'instance', 'errors')
 if not f[1] then return 'not_found' end
 if f[1] ~= 'running' then return 'not_running' end
-freeslot(id, f[2], f[3] or nil)
-cabandon(f[3] or nil, id)
+local inst = nz(f[3])
+freeslot(id, f[2], inst)
+cabandon(inst, id)
 local errors = {}
-if f[4] then
+if nz(f[4]) then
   local ok, decoded = pcall(cjson.decode, f[4])
   if ok and type(decoded) == 'table' then errors = decoded end
 end
 errors[#errors + 1] = cjson.decode(errJson)
-redis.call('HDEL', tk, 'leaseToken', 'leaseOwner', 'leaseUntil', 'phase')
-redis.call('HSET', tk, 'state', 'timeout', 'errors', cjson.encode(errors), 'finishedAt', now, 'updatedAt', now)
+redis.call('HSET', tk, 'state', 'timeout', 'errors', cjson.encode(errors), 'finishedAt', now, 'updatedAt', now,
+  'leaseToken', '', 'leaseOwner', '', 'leaseUntil', '', 'phase', '')
 redis.call('ZADD', P .. 'dlq:' .. f[2], now, id)
 redis.call('ZADD', P .. 'expiry', now + ttl, id)
 return 'ok'
@@ -452,10 +434,7 @@ return 'ok'
 )
 
 /** ARGV: P, instance, outcome ('success'|'failure'|'reset'), taskId or '', now, threshold, cooldownMs. */
-export const circuit = Redis.script(
-  "circuit",
-  prelude +
-    `
+export const circuit = script("circuit", `
 local inst, outcome, taskId, now, threshold, cooldown = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 if outcome == 'reset' then
   local c = cget(inst)
@@ -471,10 +450,7 @@ return 'ok'
 )
 
 /** ARGV: P, id, now. */
-export const dlqRetry = Redis.script(
-  "dlqRetry",
-  prelude +
-    `
+export const dlqRetry = script("dlqRetry", `
 local id, now = ARGV[2], ARGV[3]
 local tk = tkey(id)
 local f = redis.call('HMGET', tk, 'state', 'pool', 'requestedInstance', 'attempt')
@@ -483,18 +459,15 @@ if (f[1] ~= 'failed' and f[1] ~= 'timeout') or not redis.call('ZSCORE', P .. 'dl
 redis.call('ZREM', P .. 'dlq:' .. f[2], id)
 redis.call('ZREM', P .. 'expiry', id)
 local seq = redis.call('INCR', P .. 'seq')
-redis.call('HDEL', tk, 'finishedAt', 'phase', 'instance', 'nessusScanId', 'retryAt', 'leaseToken', 'leaseOwner', 'leaseUntil')
-redis.call('HSET', tk, 'state', 'queued', 'seq', seq, 'runBase', f[4] or 0, 'updatedAt', now, 'cancelRequested', '0')
-qadd(f[2], f[3] or nil, seq, id)
+redis.call('HSET', tk, 'state', 'queued', 'seq', seq, 'runBase', f[4] or 0, 'updatedAt', now, 'cancelRequested', '0',
+  'finishedAt', '', 'phase', '', 'instance', '', 'nessusScanId', '', 'retryAt', '', 'leaseToken', '', 'leaseOwner', '', 'leaseUntil', '')
+qadd(f[2], nz(f[3]), seq, id)
 return 'ok'
 `
 )
 
 /** ARGV: P, pool, olderThan or ''. */
-export const dlqPurge = Redis.script(
-  "dlqPurge",
-  prelude +
-    `
+export const dlqPurge = script("dlqPurge", `
 local k = P .. 'dlq:' .. ARGV[2]
 if ARGV[3] == '' then
   local n = redis.call('ZCARD', k)
@@ -506,10 +479,7 @@ return redis.call('ZREMRANGEBYSCORE', k, '-inf', '(' .. ARGV[3])
 )
 
 /** ARGV: P, now, dryRun, limit. Returns the HGETALL of every expired task. */
-export const expire = Redis.script(
-  "expire",
-  prelude +
-    `
+export const expire = script("expire", `
 local now, dry, limit = ARGV[2], ARGV[3] == '1', tonumber(ARGV[4])
 local ids = redis.call('ZRANGEBYSCORE', P .. 'expiry', '-inf', now, 'LIMIT', 0, limit)
 local out = {}
@@ -530,10 +500,7 @@ return out
 )
 
 /** ARGV: P, pool, seq, requestedInstance or '', nAll, all..., nRunning, running... */
-export const positionInputs = Redis.script(
-  "positionInputs",
-  prelude +
-    `
+export const positionInputs = script("positionInputs", `
 local pool, below, rinst = ARGV[2], '(' .. ARGV[3], ARGV[4]
 local nAll = tonumber(ARGV[5])
 local ahead = redis.call('ZCOUNT', qkey(pool, nil), '-inf', below)
@@ -542,13 +509,13 @@ if rinst ~= '' then
 else
   for i = 1, nAll do ahead = ahead + redis.call('ZCOUNT', qkey(pool, ARGV[5 + i]), '-inf', below) end
 end
-local nRun = tonumber(ARGV[6 + nAll])
+local relevant = {}
+for i = 1, tonumber(ARGV[6 + nAll]) do relevant[ARGV[6 + nAll + i]] = true end
 local starts = {}
-for i = 1, nRun do
-  for _, id in ipairs(redis.call('SMEMBERS', P .. 'running:' .. ARGV[6 + nAll + i])) do
-    starts[#starts + 1] = redis.call('HGET', tkey(id), 'startedAt') or '0'
-  end
+for _, id in ipairs(redis.call('ZRANGE', P .. 'leases:' .. pool, 0, -1)) do
+  local f = redis.call('HMGET', tkey(id), 'instance', 'startedAt', 'state')
+  if f[3] == 'running' and f[1] and relevant[f[1]] then starts[#starts + 1] = f[2] or '0' end
 end
-return { ahead, starts, redis.call('LRANGE', P .. 'durations:' .. pool, 0, -1) }
+return { ahead, starts, redis.call('HVALS', P .. 'durations:' .. pool) }
 `
 )

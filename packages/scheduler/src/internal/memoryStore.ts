@@ -7,16 +7,23 @@ import * as CircuitBreaker from "../CircuitBreaker.js"
 import type * as Task from "../Task.js"
 import { type Checked, type CircuitMs, type Store, type TaskRecord, ttlOf, type Ttls } from "./store.js"
 
-/** A sorted set like Redis' (score, then member, ascending). */
+/** A sorted set like Redis' (score, then member, ascending), kept sorted by binary insertion. */
 class SortedSet {
   private readonly scores = new Map<string, number>()
-  private sorted: Array<readonly [number, string]> | undefined = []
+  private readonly sorted: Array<readonly [number, string]> = []
 
-  private order(): Array<readonly [number, string]> {
-    if (this.sorted === undefined) {
-      this.sorted = [...this.scores].map(([m, s]) => [s, m] as const).sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))
+  private static before(a: readonly [number, string], score: number, member: string): boolean {
+    return a[0] < score || (a[0] === score && a[1] < member)
+  }
+  private find(score: number, member: string): number {
+    let lo = 0
+    let hi = this.sorted.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (SortedSet.before(this.sorted[mid] as readonly [number, string], score, member)) lo = mid + 1
+      else hi = mid
     }
-    return this.sorted
+    return lo
   }
   get size(): number {
     return this.scores.size
@@ -24,54 +31,55 @@ class SortedSet {
   add(member: string, score: number): void {
     const old = this.scores.get(member)
     if (old === score) return
+    if (old !== undefined) this.sorted.splice(this.find(old, member), 1)
     this.scores.set(member, score)
-    const arr = this.sorted
-    if (arr !== undefined && old === undefined && (arr.length === 0 || (arr[arr.length - 1] as readonly [number, string])[0] < score)) {
-      arr.push([score, member])
-    } else this.sorted = undefined
+    this.sorted.splice(this.find(score, member), 0, [score, member])
   }
   remove(member: string): boolean {
-    if (!this.scores.delete(member)) return false
-    this.sorted = undefined
+    const old = this.scores.get(member)
+    if (old === undefined) return false
+    this.scores.delete(member)
+    this.sorted.splice(this.find(old, member), 1)
     return true
   }
   score(member: string): number | undefined {
     return this.scores.get(member)
   }
   first(): readonly [number, string] | undefined {
-    return this.order()[0]
+    return this.sorted[0]
   }
   rangeByScore(max: number, limit: number, exclusive = false): Array<string> {
     const out: Array<string> = []
-    for (const [s, m] of this.order()) {
+    for (const [s, m] of this.sorted) {
       if (s > max || (exclusive && s === max) || out.length >= limit) break
       out.push(m)
     }
     return out
   }
   countBelow(score: number): number {
-    let n = 0
-    for (const [s] of this.order()) {
-      if (s >= score) break
-      n++
+    let lo = 0
+    let hi = this.sorted.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if ((this.sorted[mid] as readonly [number, string])[0] < score) lo = mid + 1
+      else hi = mid
     }
-    return n
+    return lo
   }
   rev(offset: number, count: number): Array<readonly [string, number]> {
-    const o = this.order()
     const out: Array<readonly [string, number]> = []
-    for (let i = o.length - 1 - offset; i >= 0 && out.length < count; i--) {
-      const e = o[i] as readonly [number, string]
+    for (let i = this.sorted.length - 1 - offset; i >= 0 && out.length < count; i--) {
+      const e = this.sorted[i] as readonly [number, string]
       out.push([e[1], e[0]])
     }
     return out
   }
-  entries(): Array<readonly [number, string]> {
-    return this.order()
+  entries(): ReadonlyArray<readonly [number, string]> {
+    return this.sorted
   }
   clear(): void {
     this.scores.clear()
-    this.sorted = []
+    this.sorted.length = 0
   }
 }
 
@@ -81,13 +89,11 @@ export const make = (): Store => {
   const tasks = new Map<string, TaskRecord>()
   const zsets = new Map<string, SortedSet>()
   const sets = new Map<string, Set<string>>()
-  const lists = new Map<string, Array<number>>()
+  const durations = new Map<string, Map<number, number>>()
   const idem = new Map<string, { taskId: string; hash: string; expiresAt: number }>()
   const circuits = new Map<string, CircuitBreaker.Circuit>()
   const events: Array<CircuitBreaker.Transition> = []
-  const lastAssigned = new Map<string, number>()
   let seq = 0
-  let assignSeq = 0
 
   const z = (key: string): SortedSet => {
     let s = zsets.get(key)
@@ -124,7 +130,6 @@ export const make = (): Store => {
   const freeSlot = (r: TaskRecord) => {
     z(`leases:${r.pool}`).remove(r.id)
     if (r.instance !== undefined) set(`running:${r.instance}`).delete(r.id)
-    z("running_since").remove(r.id)
   }
   const noLease = { leaseOwner: undefined, leaseToken: undefined, leaseUntil: undefined }
   const check = (id: string, token: string): { r: TaskRecord; ok: true } | { ok: false; result: Exclude<Checked, "ok"> } => {
@@ -200,26 +205,28 @@ export const make = (): Store => {
             update(id, { retryAt: undefined })
           }
         }
-        const cands: Array<{ slot: (typeof slots)[number]; running: number; probe: boolean; last: number; idx: number }> = []
-        slots.forEach((slot, idx) => {
-          if (!slot.enabled) return
-          const running = set(`running:${slot.id}`).size
-          if (running >= slot.max) return
-          const adm = CircuitBreaker.admits(circuitOf(slot.id), now)
-          if (adm === "no") return
-          cands.push({ slot, running, probe: adm === "probe", last: lastAssigned.get(slot.id) ?? 0, idx })
-        })
-        if (cands.length === 0) return undefined
-        cands.sort((a, b) => {
-          const l = a.running * b.slot.max
-          const r = b.running * a.slot.max
-          return l !== r ? l - r : a.last !== b.last ? a.last - b.last : a.idx - b.idx
-        })
-        let best: { id: string; seq: number; cand: (typeof cands)[number]; key: string } | undefined
+        type Cand = { slot: (typeof slots)[number]; running: number; probe: boolean }
+        const allowed = new Map<string, Cand>()
+        let least: Cand | undefined
+        const n = slots.length
         const head = z(`q:${pool}`).first()
-        if (head) best = { id: head[1], seq: head[0], cand: cands[0] as (typeof cands)[number], key: `q:${pool}` }
-        for (const c of cands) {
-          const key = `q:${pool}:i:${c.slot.id}`
+        const rot = head?.[0] ?? 0
+        for (let j = 0; j < n; j++) {
+          const slot = slots[(j + rot) % n] as (typeof slots)[number]
+          if (!slot.enabled) continue
+          const running = set(`running:${slot.id}`).size
+          if (running >= slot.max) continue
+          const adm = CircuitBreaker.admits(circuitOf(slot.id), now)
+          if (adm === "no") continue
+          const cand = { slot, running, probe: adm === "probe" }
+          allowed.set(slot.id, cand)
+          if (least === undefined || running * least.slot.max < least.running * slot.max) least = cand
+        }
+        if (least === undefined) return undefined
+        let best: { id: string; seq: number; cand: Cand; key: string } | undefined
+        if (head) best = { id: head[1], seq: head[0], cand: least, key: `q:${pool}` }
+        for (const [sid, c] of allowed) {
+          const key = `q:${pool}:i:${sid}`
           const h = z(key).first()
           if (h && (best === undefined || h[0] < best.seq)) best = { id: h[1], seq: h[0], cand: c, key }
         }
@@ -243,8 +250,6 @@ export const make = (): Store => {
         })
         set(`running:${inst}`).add(best.id)
         leases.add(best.id, now + leaseMs)
-        z("running_since").add(best.id, now)
-        lastAssigned.set(inst, ++assignSeq)
         if (best.cand.probe) applyCircuit(CircuitBreaker.startProbe(circuitOf(inst), best.id, now, policy(circuit)))
         return { record: updated, takeover: false }
       }),
@@ -283,13 +288,12 @@ export const make = (): Store => {
           ...(result.authenticationStatus !== undefined ? { authenticationStatus: result.authenticationStatus } : {}),
           ...(result.artifacts !== undefined ? { artifacts: result.artifacts } : {})
         })
-        const d = lists.get(`durations:${r.pool}`) ?? []
-        d.unshift(now - (r.startedAt ?? now))
-        if (d.length > keepDurations) d.length = keepDurations
-        lists.set(`durations:${r.pool}`, d)
+        const d = durations.get(r.pool) ?? new Map<number, number>()
+        d.set(r.seq % keepDurations, now - (r.startedAt ?? now))
+        durations.set(r.pool, d)
         z("expiry").add(id, now + ttls.completed)
         record(r.instance, "success", id, now, circuit)
-        return { _tag: "Completed" as const, record: tasks.get(id) as TaskRecord }
+        return "ok"
       }),
 
     fail: ({ circuit, delayMs, error, id, maxRetries, now, scannerFailure, token, transient, ttls }) =>
@@ -427,7 +431,7 @@ export const make = (): Store => {
           ? poolAhead + z(`q:${r.pool}:i:${r.requestedInstance}`).countBelow(r.seq)
           : scannerIds.reduce((n, s) => n + z(`q:${r.pool}:i:${s}`).countBelow(r.seq), poolAhead)
         const starts = runningIds.flatMap((inst) => [...set(`running:${inst}`)].map((id) => tasks.get(id)?.startedAt ?? 0))
-        return { ahead, starts, durations: lists.get(`durations:${r.pool}`) ?? [] }
+        return { ahead, starts, durations: [...(durations.get(r.pool)?.values() ?? [])] }
       }),
 
     poolCounts: (pool, scannerIds) =>
@@ -440,10 +444,9 @@ export const make = (): Store => {
         next: z(`q:${pool}`).entries().slice(0, 3).map((e) => e[1])
       })),
 
-    running: (ids) =>
-      sync(() => ids.map((inst) => [...set(`running:${inst}`)].map((id) => tasks.get(id)?.startedAt ?? 0))),
+    runningCounts: (ids) => sync(() => ids.map((inst) => set(`running:${inst}`).size)),
 
-    durations: (pool) => sync(() => lists.get(`durations:${pool}`) ?? []),
+    durations: (pool) => sync(() => [...(durations.get(pool)?.values() ?? [])]),
 
     index: (offset, count) => sync(() => z("index").rev(offset, count).map((e) => e[0])),
 
@@ -463,7 +466,12 @@ export const make = (): Store => {
         return out
       }),
 
-    startedBefore: (cutoff) => sync(() => z("running_since").rangeByScore(cutoff, Number.MAX_SAFE_INTEGER, true)),
+    startedBefore: (cutoff, pools) =>
+      sync(() =>
+        pools.flatMap((pool) =>
+          z(`leases:${pool}`).entries().map((e) => e[1]).filter((id) => (tasks.get(id)?.startedAt ?? Infinity) < cutoff)
+        )
+      ),
 
     dump: sync(() =>
       [

@@ -109,11 +109,7 @@ export const make = (redis: Redis.Redis["Service"], prefix: string): Store => {
       if (result.artifacts !== undefined) fields.push("artifacts", JSON.stringify(result.artifacts))
       return Effect.map(
         run(Lua.complete, `task:${id}`, [id, token, now, ttls.completed, circuit.threshold, circuit.cooldownMs, keepDurations, ...fields]),
-        (r) => {
-          const [tag, h] = r as [string, Array<string> | undefined]
-          const record = tag === "ok" ? decode(h) : undefined
-          return record !== undefined ? { _tag: "Completed" as const, record } : (tag === "ok" ? "not_found" : tag) as Exclude<Checked, "ok">
-        }
+        (r) => (r as [Checked])[0]
       )
     },
 
@@ -238,13 +234,12 @@ export const make = (redis: Redis.Redis["Service"], prefix: string): Store => {
         return { queued, delayed, leased, dlq, next, bound: bound as Array<number> }
       }),
 
-    running: (ids) =>
-      use("running scans", async (c) => {
-        const members = await Promise.all(ids.map((id) => c.smembers(k(`running:${id}`))))
-        return Promise.all(members.map((m) => Promise.all(m.map((id) => c.hget(k(`task:${id}`), "startedAt").then((v) => Number(v ?? 0))))))
-      }),
+    runningCounts: (ids) =>
+      ids.length === 0
+        ? Effect.succeed([])
+        : Effect.map(use("running counts", (c) => c.hmget(k("running"), ...ids)), (v) => v.map((x) => Math.max(0, Number(x ?? 0)))),
 
-    durations: (pool) => Effect.map(use("durations", (c) => c.lrange(k(`durations:${pool}`), 0, -1)), (v) => v.map(Number)),
+    durations: (pool) => Effect.map(use("durations", (c) => c.hvals(k(`durations:${pool}`))), (v) => v.map(Number)),
 
     index: (offset, count) => use("task index", (c) => c.zrevrange(k("index"), offset, offset + count - 1)),
 
@@ -252,7 +247,12 @@ export const make = (redis: Redis.Redis["Service"], prefix: string): Store => {
       Effect.map(run(Lua.expire, "expiry", [now, dryRun ? "1" : "0", limit]), (r) =>
         (r as Array<Array<string>>).flatMap((h) => fromHash(h) ?? [])),
 
-    startedBefore: (cutoff) => use("stale scans", (c) => c.zrangebyscore(k("running_since"), "-inf", `(${cutoff}`)),
+    startedBefore: (cutoff, pools) =>
+      use("stale scans", async (c) => {
+        const ids = (await Promise.all(pools.map((pool) => c.zrange(k(`leases:${pool}`), "0", "-1")))).flat()
+        const starts = await Promise.all(ids.map((id) => c.hget(k(`task:${id}`), "startedAt")))
+        return ids.filter((_, i) => starts[i] != null && Number(starts[i]) < cutoff)
+      }),
 
     dump: use("dump", async (c) => {
       const out: Array<string> = []

@@ -122,7 +122,7 @@ export interface Store {
     readonly ttls: Ttls
     readonly circuit: CircuitMs
     readonly keepDurations: number
-  }) => E<Exclude<Checked, "ok"> | { readonly _tag: "Completed"; readonly record: TaskRecord }>
+  }) => E<Checked>
   /** `error` gets the attempt, phase and instance of the stored task. */
   readonly fail: (input: {
     readonly id: string
@@ -171,13 +171,15 @@ export interface Store {
     readonly dlq: number
     readonly next: ReadonlyArray<string>
   }>
-  /** For each instance: the start times of its running tasks (slot holders). */
-  readonly running: (instanceIds: ReadonlyArray<string>) => E<ReadonlyArray<ReadonlyArray<number>>>
+  /** For each instance: how many slots its running tasks hold. */
+  readonly runningCounts: (instanceIds: ReadonlyArray<string>) => E<ReadonlyArray<number>>
+  /** Durations of the pool's recent completed scans (up to `keepDurations`). */
   readonly durations: (pool: string) => E<ReadonlyArray<number>>
   /** Task ids newest first. */
   readonly index: (offset: number, count: number) => E<ReadonlyArray<string>>
   readonly expire: (now: number, dryRun: boolean, limit: number) => E<ReadonlyArray<TaskRecord>>
-  readonly startedBefore: (cutoff: number) => E<ReadonlyArray<string>>
+  /** Running tasks (lease holders) of `pools` started before `cutoff`. */
+  readonly startedBefore: (cutoff: number, pools: ReadonlyArray<string>) => E<ReadonlyArray<string>>
   /** Every stored value, for secret-leak audits in tests (memory: JSON of the state). */
   readonly dump: E<ReadonlyArray<string>>
 }
@@ -185,12 +187,13 @@ export interface Store {
 // ---------------------------------------------------------------------------------------------------
 // hash codec (shared by the Redis store and the memory store's dump)
 
-const json = new Set(["targets", "errors", "validation", "artifacts", "credential"])
+// Fields no script reads or writes travel as one JSON field: fewer hash entries for Lua to convert.
+const doc = new Set(["id", "traceId", "scanType", "targets", "name", "description", "credential", "idempotencyKey", "createdAt"])
+const json = new Set(["errors", "validation", "artifacts"])
 const numbers = new Set([
   "nessusScanId",
   "attempt",
   "runBase",
-  "createdAt",
   "updatedAt",
   "startedAt",
   "finishedAt",
@@ -204,24 +207,28 @@ const numbers = new Set([
 /** Field/value pairs for `HSET` (undefined fields omitted). */
 export const toHash = (r: TaskRecord): Array<string> => {
   const out: Array<string> = []
+  const d: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(r)) {
     if (v === undefined) continue
-    out.push(k, json.has(k) ? JSON.stringify(v) : typeof v === "boolean" ? (v ? "1" : "0") : String(v))
+    if (doc.has(k)) d[k] = v
+    else out.push(k, json.has(k) ? JSON.stringify(v) : typeof v === "boolean" ? (v ? "1" : "0") : String(v))
   }
+  out.push("doc", JSON.stringify(d))
   return out
 }
 
 /** Decodes `HGETALL` output (a flat array or an object). */
 export const fromHash = (input: ReadonlyArray<string> | Readonly<Record<string, string>>): TaskRecord | undefined => {
-  const h: Record<string, string> = {}
-  if (Array.isArray(input)) {
-    for (let i = 0; i + 1 < input.length; i += 2) h[input[i] as string] = input[i + 1] as string
-  } else Object.assign(h, input)
-  if (h["id"] === undefined || h["state"] === undefined) return undefined
   const o: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(h)) {
-    o[k] = json.has(k) ? JSON.parse(v) : numbers.has(k) ? Number(v) : k === "cancelRequested" ? v === "1" : v
+  const put = (k: string, v: string) => {
+    if (v === "") return
+    if (k === "doc") Object.assign(o, JSON.parse(v))
+    else o[k] = json.has(k) ? JSON.parse(v) : numbers.has(k) ? Number(v) : k === "cancelRequested" ? v === "1" : v
   }
+  if (Array.isArray(input)) {
+    for (let i = 0; i + 1 < input.length; i += 2) put(input[i] as string, input[i + 1] as string)
+  } else for (const [k, v] of Object.entries(input)) put(k, v)
+  if (o["id"] === undefined || o["state"] === undefined) return undefined
   // Lua's cjson writes an empty array as {}.
   if (!Array.isArray(o["errors"])) o["errors"] = []
   o["attempt"] ??= 0

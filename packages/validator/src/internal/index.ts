@@ -8,7 +8,8 @@
  *   output length u32 | reserved u32.
  * - `templates.ndjson` + `templates.idx` (f64 byte offsets, n+1): the plugin-level fields shared by the
  *   findings of one plugin (name, family, description, solution, cve, scores, …), stored once. A finding
- *   whose plugin-level fields differ from its plugin's last template (compliance items) gets a new one.
+ *   whose plugin-level fields match none of its plugin's 8 most recent templates (compliance items) gets a
+ *   new one.
  * - `outputs.txt`: each finding's `plugin_output`, raw UTF-8, addressed from its row.
  * - `hosts.json`: name, ip, fqdn, os per host (rows point here).
  *
@@ -34,6 +35,8 @@ export const VERSION = 1
 const ROW = 32
 const BLOCK_ROWS = 32768
 const FLUSH = 1 << 20
+/** Recent templates compared per plugin: findings of one plugin often alternate between a few variants. */
+const TEMPLATES_PER_PLUGIN = 8
 
 /** Fields stored per finding (rows/outputs) rather than in the plugin template. */
 const PER_FINDING = new Set(["host", "severity", "port", "protocol", "svc_name", "plugin_output"])
@@ -178,7 +181,7 @@ export const buildIndex = async (nessusPath: string, indexDir: string, scanType:
   const block = Buffer.alloc(BLOCK_ROWS * ROW)
   let inBlock = 0
   const templateOffsets: Array<number> = [0]
-  const last = new Map<number, RawTemplate>()
+  const last = new Map<number, Array<RawTemplate>>()
   const hosts: Array<{ name: string; ip: string | null; fqdn: string | null; os: string | null }> = []
   const protocols = new Map<string, number>()
   const services = new Map<string, number>()
@@ -212,10 +215,24 @@ export const buildIndex = async (nessusPath: string, indexDir: string, scanType:
     },
     item(raw) {
       verdict.item(raw)
-      const prev = last.get(raw.pluginId)
-      let tpl: number
-      if (prev !== undefined && sameTemplate(prev, raw)) tpl = prev.idx
-      else {
+      let recent = last.get(raw.pluginId)
+      if (recent === undefined) {
+        recent = []
+        last.set(raw.pluginId, recent)
+      }
+      let tpl = -1
+      for (let k = 0; k < recent.length; k++) {
+        const t = recent[k]!
+        if (sameTemplate(t, raw)) {
+          tpl = t.idx
+          if (k > 0) {
+            recent.splice(k, 1)
+            recent.unshift(t)
+          }
+          break
+        }
+      }
+      if (tpl === -1) {
         const fields: Record<string, FieldValue> = {}
         const f = materialize(raw)
         for (const k in f) if (!PER_FINDING.has(k)) fields[k] = f[k]!
@@ -223,7 +240,8 @@ export const buildIndex = async (nessusPath: string, indexDir: string, scanType:
         templates.append(line + "\n")
         templateOffsets.push(templates.offset)
         tpl = templateOffsets.length - 2
-        last.set(raw.pluginId, rawCopy(raw, tpl))
+        recent.unshift(rawCopy(raw, tpl))
+        if (recent.length > TEMPLATES_PER_PLUGIN) recent.pop()
       }
       let outOffset = 0
       let outLength = 0

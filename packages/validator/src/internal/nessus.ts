@@ -326,6 +326,11 @@ export class NessusReader implements XmlHandler {
           this.findings++
           if (this.raw.pluginId === 19506 && this.meta === null) this.readScanInformation(rawField(this.raw, "plugin_output"))
           this.sink.item(this.raw)
+          // Drop references to this item's strings: the raw arrays live in the old generation, and
+          // pointers from there would keep the input chunks alive through the next scavenges.
+          const values = this.raw.values
+          for (let i = 0; i < this.raw.count; i++) values[i] = ""
+          this.raw.count = 0
         } else if (name === "HostProperties" && this.hostName !== null) {
           this.inProps = false
           if (this.host === null) this.startHost()

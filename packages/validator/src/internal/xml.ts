@@ -276,12 +276,14 @@ export class XmlTokenizer {
       const c = s.charCodeAt(i)
       if (c === GT) {
         this.openElement(name, count, false)
+        attrs.fill("", 0, count)
         return i + 1
       }
       if (c === SLASH) {
         if (i + 1 >= n) return -1
         if (s.charCodeAt(i + 1) !== GT) this.fail(i, `expected '>' after '/' in <${name}>`)
         this.openElement(name, count, true)
+        attrs.fill("", 0, count)
         return i + 2
       }
       if (ws === i || !isNameStart(c)) this.fail(i, `malformed attribute in <${name}>`)
@@ -333,6 +335,7 @@ export class XmlTokenizer {
       this.captureDepth = -1
     }
     this.handler.close(name, text, depth)
+    this.names[depth] = ""
     if (depth === 0) this.rootClosed = true
   }
 

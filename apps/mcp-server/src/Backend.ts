@@ -1,0 +1,93 @@
+/**
+ * What runs behind the transports, built from `ServerConfig`: the scanners file, the credentials service
+ * (inline credentials only with `CREDENTIALS_KEY`), the queue (on Redis when `REDIS_URL` is set, shared with
+ * every worker under `REDIS_KEY_PREFIX`; in this process's memory otherwise), the scheduler-backed `ScanService`
+ * and, when asked, a worker in this process.
+ *
+ * An in-memory queue is only visible to this process, so `nessus-mcp` without `REDIS_URL` runs its own worker
+ * (mode `"auto"`); with Redis the workers are separate processes. `nessus-mcp-all-in-one` always runs one.
+ */
+import { Credentials, Redis, ScannerConfig, Scheduler, SchedulerError } from "@nessus-mcp/scheduler"
+import { Effect, Layer, Option } from "effect"
+import * as LocalWorker from "./LocalWorker.js"
+import type { Metrics } from "./Metrics.js"
+import type { ScanService } from "./ScanService.js"
+import * as SchedulerScanService from "./SchedulerScanService.js"
+import { ServerConfig } from "./ServerConfig.js"
+
+/**
+ * The scheduler stack.
+ *
+ * @category models
+ */
+export type SchedulerServices = Scheduler.Scheduler | ScannerConfig.ScannerConfig | Credentials.Credentials
+
+/**
+ * The scanners file named by the configuration, or a `config_invalid` error saying how to name one.
+ *
+ * @category layers
+ */
+export const scannerConfigLayer: Layer.Layer<ScannerConfig.ScannerConfig, SchedulerError.SchedulerError, ServerConfig> = Layer.unwrap(
+  Effect.gen(function*() {
+    const config = yield* ServerConfig
+    if (Option.isNone(config.scannerConfig)) {
+      return yield* Effect.fail(SchedulerError.make(
+        "config_invalid",
+        "No scanner configuration: set SCANNER_CONFIG to the path of scanners.yaml (see config/scanners.example.yaml), " +
+          "or run from a directory that has config/scanners.yaml."
+      ))
+    }
+    return ScannerConfig.layer({ path: config.scannerConfig.value })
+  })
+)
+
+/**
+ * The scheduler stack: Redis backend when `REDIS_URL` is set, else the in-memory one. `options` tunes the
+ * scheduler (lease duration, retries, wait estimates).
+ *
+ * @category layers
+ */
+export const layerScheduler = (options: Scheduler.Options = {}): Layer.Layer<SchedulerServices, SchedulerError.SchedulerError, ServerConfig> =>
+  Layer.unwrap(
+    Effect.gen(function*() {
+      const config = yield* ServerConfig
+      const credentials = Credentials.layer(Option.match(config.credentialsKey, { onNone: () => ({}), onSome: (key) => ({ key }) }))
+      const scheduler = Option.match(config.redisUrl, {
+        onNone: () => Scheduler.layerMemory(options),
+        onSome: (url) => Scheduler.layerRedis({ ...options, prefix: config.redisKeyPrefix }).pipe(Layer.provide(Redis.layer({ url })))
+      })
+      return scheduler.pipe(Layer.provideMerge(credentials), Layer.provideMerge(scannerConfigLayer))
+    })
+  )
+
+/**
+ * Settings of {@link layer}.
+ *
+ * - `worker`: `"auto"` (default) runs a worker in this process when the queue is in memory; `"always"` and
+ *   `"never"` decide regardless. `workerOptions` tunes it.
+ * - `scheduler`: scheduler settings of this process.
+ *
+ * @category models
+ */
+export interface Options {
+  readonly worker?: "auto" | "always" | "never" | undefined
+  readonly workerOptions?: LocalWorker.Options | undefined
+  readonly scheduler?: Scheduler.Options | undefined
+}
+
+/**
+ * The `ScanService` over one scheduler stack, plus an in-process worker on the same stack when `options.worker`
+ * says so. Suits `Main.Options.scanService`.
+ *
+ * @category layers
+ */
+export const layer = (options: Options = {}): Layer.Layer<ScanService, SchedulerError.SchedulerError, ServerConfig | Metrics> =>
+  Layer.unwrap(
+    Effect.gen(function*() {
+      const config = yield* ServerConfig
+      const mode = options.worker ?? "auto"
+      const withWorker = mode === "always" || (mode === "auto" && Option.isNone(config.redisUrl))
+      const worker = withWorker ? LocalWorker.layer(options.workerOptions) : Layer.empty
+      return Layer.mergeAll(SchedulerScanService.layer, worker).pipe(Layer.provide(layerScheduler(options.scheduler)))
+    })
+  )
