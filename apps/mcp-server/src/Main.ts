@@ -5,7 +5,7 @@
  * without touching the transports.
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Effect, Layer, Option, Redacted } from "effect"
+import { Cause, Effect, Exit, Layer, Option, Redacted } from "effect"
 import { mkdir } from "node:fs/promises"
 import * as Health from "./Health.js"
 import * as HttpServer from "./HttpServer.js"
@@ -128,7 +128,10 @@ export const runMain = <E>(
         process.exitCode = 2
       }))
   )
-  NodeRuntime.runMain(startup)
+  // A stop by SIGINT/SIGTERM is the normal end of a server: exit 0 once the transports and the worker closed.
+  NodeRuntime.runMain(startup, {
+    teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause) ? 0 : 1)
+  })
 }
 
 /**

@@ -182,7 +182,7 @@ export const make = (
         )
         const clientScope = yield* Scope.fork(scope)
         const http = counting(scanner.instanceId).pipe(
-          Layer.provide(NodeHttpClient.layerUndiciOptions({ connect: connect as never }))
+          Layer.provide(NodeHttpClient.layerUndiciOptions({ connect }))
         )
         const context = yield* Layer.buildWithScope(http, clientScope)
         const client = yield* NessusClient.make({

@@ -231,6 +231,7 @@ export const make = (options: Options): Effect.Effect<Service, never, Env | Scop
     const poll = pollSchedule(options.poll)
     const pollInitial = Duration.fromInputUnsafe(options.poll?.initial ?? "2 seconds")
     const pollMax = Duration.fromInputUnsafe(options.poll?.max ?? "30 seconds")
+    const stoppedGrace = Duration.max(Duration.seconds(5), Duration.times(pollMax, 2))
 
     const stopping = yield* Ref.make(false)
     const active = new Set<string>()
@@ -490,10 +491,9 @@ export const make = (options: Options): Effect.Effect<Service, never, Env | Scop
           if (authFailed) {
             metrics.authFailure(task.pool, task.scanType)
             metrics.validationFailure(task.pool, "authentication_failed")
-            const hosts = failedHosts.slice(0, 10).join(", ") + (failedHosts.length > 10 ? `, and ${failedHosts.length - 10} more` : "")
             return yield* new TaskFailure({
               reason: "authentication_failed",
-              message: `Authentication failed on ${failedHosts.length} host(s)${hosts === "" ? "" : `: ${hosts}`}. ${v.error?.message ?? ""} The findings stay readable (unauthenticated results only). Troubleshooting: ${summary.troubleshooting.join(" ")}`
+              message: `${v.error?.message ?? `Authentication failed on ${failedHosts.join(", ")}.`} The findings stay readable (what is visible without logging in). Troubleshooting: ${summary.troubleshooting.join(" ")}`
             })
           }
           if (v.error !== null && v.error.code !== "no_hosts") {
@@ -690,6 +690,11 @@ export const make = (options: Options): Effect.Effect<Service, never, Env | Scop
       )
     )
 
+    const known = (yield* scannerConfig.current).pools.map((p) => p.name)
+    const unknown = (options.pools ?? []).filter((p) => !known.includes(p))
+    if (unknown.length > 0) {
+      yield* Effect.logError(`pools ${unknown.join(", ")} are not in the scanners file (pools: ${known.join(", ")}); claims from them fail until a reload adds them`)
+    }
     const fibers = yield* Effect.forEach(Array.from({ length: concurrency }), () => Effect.forkIn(slot, scope))
     yield* Effect.logInfo(`worker ${workerId} started: ${concurrency} slot(s), pools ${options.pools?.join(", ") ?? "(all)"}`)
 
@@ -719,15 +724,27 @@ export const layer = (options: Options): Layer.Layer<Worker, never, Env> => Laye
  * @category layers
  */
 export const layerHousekeeping = (
-  options: { readonly dataDir: string; readonly interval?: Duration.Input | undefined; readonly scanRetention?: Duration.Input | undefined; readonly stopTimeout?: Duration.Input | undefined }
+  options: {
+    readonly dataDir: string
+    readonly interval?: Duration.Input | undefined
+    readonly scanRetention?: Duration.Input | undefined
+    readonly stopTimeout?: Duration.Input | undefined
+    readonly folder?: string | undefined
+  }
 ): Layer.Layer<never, never, Scheduler.Scheduler | ScannerConfig.ScannerConfig | ScannerClients.ScannerClients | WorkerMetrics.WorkerMetrics> =>
   Layer.effectDiscard(
     Effect.gen(function*() {
       const metrics = yield* WorkerMetrics.WorkerMetrics
+      const scheduler = yield* Scheduler.Scheduler
       const once = Housekeeping.run({ scanRetention: options.scanRetention ?? "24 hours" }).pipe(
         Effect.tap((r) =>
           Effect.gen(function*() {
             metrics.ttlDeletions(r.expired.length)
+            for (const t of r.timedOut) {
+              if (r.errors.some((e) => e.includes(t.taskId))) continue
+              const task = yield* Effect.option(scheduler.get(t.taskId))
+              if (Option.isSome(task) && task.value.state === "timeout") metrics.scanFinished(task.value.scanType, "timeout")
+            }
             yield* Effect.logInfo(
               `housekeeping: ${r.expired.length} expired, ${r.timedOut.length} timed out, ${r.scannerScans.reduce((n, s) => n + s.deleted, 0)} scanner scans deleted, ${r.errors.length} errors`
             )
@@ -737,7 +754,7 @@ export const layerHousekeeping = (
         Effect.catch((e) => Effect.logError(`housekeeping failed: ${e.message}`))
       )
       yield* Effect.forkScoped(Effect.repeat(once, Schedule.spaced(options.interval ?? "1 hour")))
-    }).pipe(Effect.provide(Janitor.layer({ dataDir: options.dataDir, stopTimeout: options.stopTimeout })))
+    }).pipe(Effect.provide(Janitor.layer({ dataDir: options.dataDir, stopTimeout: options.stopTimeout, folder: options.folder })))
   )
 
 /**
@@ -758,6 +775,6 @@ export const layerComplete = (
   const clients = ScannerClients.layer(options.clients).pipe(Layer.provide(metrics))
   const housekeeping = options.housekeeping === false
     ? Layer.empty
-    : layerHousekeeping({ dataDir: options.dataDir, ...options.housekeeping, stopTimeout: options.stopTimeout })
+    : layerHousekeeping({ dataDir: options.dataDir, ...options.housekeeping, stopTimeout: options.stopTimeout, folder: options.folder })
   return Layer.mergeAll(layer(options), housekeeping).pipe(Layer.provide(clients), Layer.provideMerge(metrics))
 }

@@ -13,7 +13,7 @@ import { writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll } from "vitest"
-import { awaitTask, isTerminal, redisUrl, schedulerLayer, scannersYaml, tempDir, uniquePrefix, workerLayer } from "./support.js"
+import { awaitTask, captureLogs, isTerminal, redisUrl, schedulerLayer, scannersYaml, tempDir, uniquePrefix, workerLayer } from "./support.js"
 
 const bin = join(dirname(fileURLToPath(import.meta.url)), "..", "bin", "nessus-mcp-worker.js")
 
@@ -123,7 +123,7 @@ describe("nessus-mcp-worker process", () => {
       const stats = sim.scanner("k1").stats()
       assert.strictEqual(stats.scans_created[done.scanName as string], 1)
       assert.strictEqual(stats.scans_launched[done.scanName as string], 1, "never launched a second time")
-    }).pipe(Effect.provide(schedulerLayer(f.yaml, f.prefix)))
+    }).pipe(Effect.provide(schedulerLayer(f.yaml, f.prefix)), Effect.provide(captureLogs().layer))
   })
 
   it.live("SIGTERM hands the lease back at once and exits 0 quickly; /metrics and /health answer while it runs", () => {
@@ -176,7 +176,7 @@ describe("nessus-mcp-worker process", () => {
         assert.strictEqual(next.value.task.phase, "polling")
         yield* scheduler.cancel(task.id)
       }
-    }).pipe(Effect.provide(schedulerLayer(f.yaml, f.prefix)))
+    }).pipe(Effect.provide(schedulerLayer(f.yaml, f.prefix)), Effect.provide(captureLogs().layer))
   })
 
   it.live("a configuration error exits with status 2 and a message naming the variable", () =>

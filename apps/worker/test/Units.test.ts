@@ -11,7 +11,7 @@ import { TestClock } from "effect/testing"
 import { existsSync, readFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { Janitor, ScannerClients, Worker, WorkerConfig, WorkerMetrics } from "../src/index.js"
+import { Janitor, ScannerClients, StatusServer, Worker, WorkerConfig, WorkerMetrics } from "../src/index.js"
 import { scannersYaml } from "./support.js"
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..")
@@ -198,4 +198,36 @@ describe("Janitor", () => {
         for (const id of [foreign, elsewhere, neverLaunched]) assert.isTrue(left.has(id), `scan ${id} was not ours to delete`)
       }).pipe(Effect.provide(clients))
     }))
+})
+
+describe("StatusServer", () => {
+  it.live("serves /health/live, a failing /health/ready with the reason, /metrics, and refuses the rest", () =>
+    Effect.gen(function*() {
+      const address = yield* StatusServer.serve({
+        host: "127.0.0.1",
+        port: 0,
+        readiness: [
+          { name: "config", run: Effect.void },
+          { name: "scanners", run: Effect.fail("none of 1 scanner(s) answered (scanner1)") }
+        ]
+      })
+      const get = (path: string, method = "GET") =>
+        Effect.promise(() => fetch(`${address.url}${path}`, { method }).then(async (r) => ({ status: r.status, type: r.headers.get("content-type"), body: await r.text() })))
+      assert.strictEqual((yield* get("/health/live")).status, 200)
+      const ready = yield* get("/health/ready")
+      assert.strictEqual(ready.status, 503)
+      assert.deepStrictEqual(JSON.parse(ready.body), {
+        status: "fail",
+        checks: { config: { status: "ok" }, scanners: { status: "fail", reason: "none of 1 scanner(s) answered (scanner1)" } }
+      })
+      assert.strictEqual((yield* get("/health")).status, 503)
+      const metrics = yield* get("/metrics")
+      assert.strictEqual(metrics.status, 200)
+      assert.match(metrics.type ?? "", /^text\/plain; version=0\.0\.4/)
+      assert.include(metrics.body, "# TYPE nessus_scans_total counter")
+      assert.strictEqual((yield* get("/nope")).status, 404)
+      assert.strictEqual((yield* get("/metrics", "POST")).status, 405)
+    }).pipe(
+      Effect.provide(WorkerMetrics.layer({ processMetrics: false }).pipe(Layer.provide(memoryScheduler(scannersYaml([{ id: "scanner1", url: "http://127.0.0.1:9" }])))))
+    ))
 })

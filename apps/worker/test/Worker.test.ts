@@ -293,6 +293,8 @@ describe("Worker", () => {
       assert.strictEqual(stats.running_now, 0, "stopped on the scanner")
       assert.strictEqual(stats.scans_launched[done.scanName as string], 1)
       assert.isTrue((yield* scheduler.dlqList("nessus")).entries.some((e) => e.task.id === task.id))
+      yield* Effect.sleep("100 millis")
+      assert.strictEqual(yield* Effect.promise(() => metricTotal(registry, "nessus_scans_total", { status: "timeout" })), 1)
     }).pipe(Effect.provide(layer), Effect.provide(logs.layer))
   })
 

@@ -12,6 +12,7 @@
  * default 9000, capped at N), BENCH_ROUNDS (3).
  */
 import { Queue, Worker } from "bullmq"
+import { Redis as IORedis } from "ioredis"
 import { Effect, Layer, ManagedRuntime, Option } from "effect"
 import { performance } from "node:perf_hooks"
 import { startRedisServer } from "../../../config/testing/redis.ts"
@@ -134,8 +135,16 @@ const bullmq = (port: number): Contender => {
   }
 }
 
+/** Redis CPU (µs) spent on commands since the last call, from INFO commandstats. */
+const serverTime = (admin: IORedis) => async (): Promise<number> => {
+  const info = await admin.info("commandstats")
+  await admin.config("RESETSTAT")
+  return [...info.matchAll(/usec=(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0)
+}
+
 interface Row {
   readonly name: string
+  readonly serverUsPerTask: number
   readonly queued: number
   readonly consumed: number
   readonly fillPerSec: number
@@ -150,6 +159,9 @@ const fmt = (x: number, digits = 0) => x.toLocaleString("en-US", { maximumFracti
 
 const compare = async (url: string, port: number, n: number, m: number): Promise<[Row, Row]> => {
   const contenders = [ours(url), bullmq(port)] as const
+  const admin = new IORedis(url)
+  const server = serverTime(admin)
+  const serverUs = [0, 0]
   try {
     const fills: Array<number> = []
     for (const c of contenders) fills.push(await c.fill(n))
@@ -158,7 +170,9 @@ const compare = async (url: string, port: number, n: number, m: number): Promise
     const latencies: Array<Array<number>> = [[], []]
     for (let r = 0; r < rounds; r++) {
       for (let i = 0; i < contenders.length; i++) {
+        await server()
         const ms = await (contenders[i] as Contender).consume(perRound, latencies[i] as Array<number>)
+        serverUs[i] = (serverUs[i] as number) + (await server())
         ;(rates[i] as Array<number>).push(perRound / (ms / 1000))
       }
     }
@@ -170,12 +184,14 @@ const compare = async (url: string, port: number, n: number, m: number): Promise
         consumed: perRound * rounds,
         fillPerSec: n / ((fills[i] as number) / 1000),
         perSec: median(rates[i] as Array<number>),
+        serverUsPerTask: (serverUs[i] as number) / (perRound * rounds),
         p50: pct(sorted, 50),
         p99: pct(sorted, 99)
       }
     }) as unknown as [Row, Row]
   } finally {
     for (const c of contenders) await c.close()
+    admin.disconnect()
   }
 }
 
@@ -197,14 +213,14 @@ const main = async () => {
   const lines = [
     `Queue benchmark: ${K} consumers claim + complete, ${rounds} alternating rounds, one local redis-server (no persistence), node ${process.version}`,
     "",
-    "| queued | consumed | queue | submit/s | claim+complete/s (median) | claim p50 (ms) | claim p99 (ms) |",
-    "| ---: | ---: | --- | ---: | ---: | ---: | ---: |"
+    "| queued | consumed | queue | submit/s | claim+complete/s (median) | claim p50 (ms) | claim p99 (ms) | Redis µs/task |",
+    "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |"
   ]
   for (const [a, b] of rows) {
     for (const r of [a, b]) {
-      lines.push(`| ${fmt(r.queued)} | ${fmt(r.consumed)} | ${r.name} | ${fmt(r.fillPerSec)} | ${fmt(r.perSec)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} |`)
+      lines.push(`| ${fmt(r.queued)} | ${fmt(r.consumed)} | ${r.name} | ${fmt(r.fillPerSec)} | ${fmt(r.perSec)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.serverUsPerTask, 1)} |`)
     }
-    lines.push(`| ${fmt(a.queued)} | | **ratio** | ${fmt(a.fillPerSec / b.fillPerSec, 2)}× | ${fmt(a.perSec / b.perSec, 2)}× | ${fmt(a.p50 / b.p50, 2)}× | ${fmt(a.p99 / b.p99, 2)}× |`)
+    lines.push(`| ${fmt(a.queued)} | | **ratio** | ${fmt(a.fillPerSec / b.fillPerSec, 2)}× | ${fmt(a.perSec / b.perSec, 2)}× | ${fmt(a.p50 / b.p50, 2)}× | ${fmt(a.p99 / b.p99, 2)}× | ${fmt(a.serverUsPerTask / b.serverUsPerTask, 2)}× |`)
   }
   const verdict = rows.map(([a, b]) =>
     `queued ${fmt(a.queued)}: throughput ${fmt(a.perSec / b.perSec, 2)}× BullMQ's (target ≥ 1), p99 claim ${fmt(a.p99, 2)} ms (target < 5 ms)`

@@ -42,7 +42,7 @@ export interface Policy {
   readonly probeTimeout: Duration.Input
 }
 
-/** @category policies */
+/** 5 consecutive failures, 5 minutes cooldown, 10 minutes probe timeout. @category policies */
 export const defaultPolicy: Policy = { failureThreshold: 5, cooldown: "5 minutes", probeTimeout: "10 minutes" }
 
 /**

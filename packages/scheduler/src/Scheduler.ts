@@ -685,13 +685,19 @@ const makeWith = (store: Store, options: Options = {}): Effect.Effect<Service, n
       expiresAt: r.leaseUntil as number
     })
 
+    const slotCache = new WeakMap<ScannerConfig.Pool, ReadonlyArray<{ readonly id: string; readonly max: number; readonly enabled: boolean }>>()
     const claim = (opts: { readonly pool?: string | undefined; readonly worker: string }) =>
       Effect.gen(function*() {
         const c = yield* config
         const pool = yield* poolOrFail(c, opts.pool)
+        let slots = slotCache.get(pool)
+        if (slots === undefined) {
+          slots = pool.scanners.map((s) => ({ id: s.instanceId, max: s.maxConcurrentScans, enabled: s.enabled }))
+          slotCache.set(pool, slots)
+        }
         const result = yield* store.claim({
           pool: pool.name,
-          slots: pool.scanners.map((s) => ({ id: s.instanceId, max: s.maxConcurrentScans, enabled: s.enabled })),
+          slots,
           now: yield* now,
           leaseMs,
           owner: opts.worker,

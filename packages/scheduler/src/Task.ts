@@ -61,7 +61,7 @@ export const decodeId = (input: string): Effect.Effect<TaskId, SchedulerError.Sc
  * @category models
  */
 export const ScanType = Schema.Literals(["untrusted", "authenticated", "authenticated_privileged"])
-/** @category models */
+/** What kind of scan (see the schema). @category models */
 export type ScanType = typeof ScanType.Type
 
 /**
@@ -70,7 +70,7 @@ export type ScanType = typeof ScanType.Type
  * @category models
  */
 export const State = Schema.Literals(["queued", "running", "completed", "failed", "timeout", "cancelled"])
-/** @category models */
+/** A task's lifecycle state (see the schema). @category models */
 export type State = typeof State.Type
 
 /**
@@ -81,7 +81,7 @@ export type State = typeof State.Type
  * @category models
  */
 export const Phase = Schema.Literals(["creating", "launched", "polling", "exporting", "validating"])
-/** @category models */
+/** How far a running task got (see the schema). @category models */
 export type Phase = typeof Phase.Type
 
 /** Phases in order. @category models */
@@ -93,13 +93,13 @@ export const phases: ReadonlyArray<Phase> = ["creating", "launched", "polling", 
  * @category models
  */
 export const AuthenticationStatus = Schema.Literals(["success", "failed", "partial", "not_applicable", "unknown"])
-/** @category models */
+/** The validator's authentication verdict (see the schema). @category models */
 export type AuthenticationStatus = typeof AuthenticationStatus.Type
 
 /** States a task never leaves on its own. @category models */
 export const terminalStates: ReadonlyArray<State> = ["completed", "failed", "timeout", "cancelled"]
 
-/** @category predicates */
+/** Whether a state is terminal (completed, failed, timeout, cancelled). @category predicates */
 export const isTerminal = (state: State): boolean => terminalStates.includes(state)
 
 const transitions: Record<State, ReadonlyArray<State>> = {
@@ -135,7 +135,7 @@ export const canAdvancePhase = (current: Phase | undefined, next: Phase): boolea
  */
 export const scanName = (id: string, attempt: number): string => `nmcp-${id}-a${attempt}`
 
-/** @category naming */
+/** Whether a Nessus scan name is one this system created (see {@link scanName}). @category naming */
 export const isOwnScanName = (name: string): boolean => /^nmcp-t_[A-Za-z0-9_-]{22}-a\d+$/.test(name)
 
 /**
@@ -159,7 +159,7 @@ export const AttemptError = Schema.Struct({
   phase: Schema.optional(Phase),
   instanceId: Schema.optional(Schema.String)
 })
-/** @category models */
+/** One failed attempt (see the schema). @category models */
 export type AttemptError = typeof AttemptError.Type
 
 /**
@@ -178,7 +178,7 @@ export const Elevation = Schema.Literals([
   "Cisco 'enable'",
   "Checkpoint Gaia 'expert'"
 ])
-/** @category models */
+/** An SSH privilege-escalation method (see the schema). @category models */
 export type Elevation = typeof Elevation.Type
 
 /**

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Redacted, Result } from "effect"
+import { ConfigProvider, Deferred, Effect, Redacted, Result } from "effect"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
@@ -200,5 +200,29 @@ default_pool: other
       const e = yield* Effect.flip(service.reload)
       assert.strictEqual(e.reason, "config_invalid")
       assert.strictEqual((yield* service.current).pools[0]?.scanners[0]?.instanceId, "scanner7")
+    }))
+
+  it.effect("reloads on SIGHUP for the lifetime of the scope", () =>
+    Effect.gen(function*() {
+      const reloaded = yield* Deferred.make<number>()
+      let loads = 0
+      const loader = Effect.suspend(() => {
+        loads++
+        if (loads === 2) Deferred.doneUnsafe(reloaded, Effect.succeed(loads))
+        const r = parse(minimal.replace("scanner1", `scanner${loads}`), { NESSUS_USERNAME_1: "a" })
+        return Result.isSuccess(r) ? Effect.succeed(r.success) : Effect.fail(r.failure)
+      })
+      const service = yield* ScannerConfig.make(loader)
+      const before = process.listenerCount("SIGHUP")
+      yield* ScannerConfig.reloadOnSighup.pipe(Effect.provideService(ScannerConfig.ScannerConfig, service))
+      assert.strictEqual(process.listenerCount("SIGHUP"), before + 1)
+      process.emit("SIGHUP", "SIGHUP")
+      assert.strictEqual(yield* Deferred.await(reloaded), 2)
+      let id: string | undefined
+      for (let i = 0; i < 100 && id !== "scanner2"; i++) {
+        yield* Effect.yieldNow
+        id = (yield* service.current).pools[0]?.scanners[0]?.instanceId
+      }
+      assert.strictEqual(id, "scanner2")
     }))
 })

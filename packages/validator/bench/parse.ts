@@ -14,6 +14,7 @@ import { writeExportOfSize } from "./generator.ts"
 interface Result {
   readonly mode: string
   readonly mb_per_s: number
+  readonly cpu_mb_per_s: number
   readonly peak_rss_mb: number
   readonly findings: number
   readonly error?: string
@@ -28,7 +29,7 @@ const measure = (mode: string, file: string): Result => {
     return JSON.parse(out.trim().split("\n").at(-1)!) as Result
   } catch (e) {
     const msg = String((e as { stderr?: string }).stderr ?? e).split("\n").find((l) => /Error|error/.test(l)) ?? "failed"
-    return { mode, mb_per_s: Number.NaN, peak_rss_mb: Number.NaN, findings: 0, error: msg.trim().slice(0, 80) }
+    return { mode, mb_per_s: Number.NaN, cpu_mb_per_s: Number.NaN, peak_rss_mb: Number.NaN, findings: 0, error: msg.trim().slice(0, 80) }
   }
 }
 
@@ -50,7 +51,7 @@ const run = async (megabytes: number) => {
   console.log(`\n${file}: ${size.toFixed(0)} MB`)
   const ours = median("validator", file, 3)
   const fxp = megabytes > 400
-    ? { mode: "fast-xml-parser", mb_per_s: Number.NaN, peak_rss_mb: Number.NaN, findings: 0, error: "skipped: the document exceeds V8's maximum string length" }
+    ? { mode: "fast-xml-parser", mb_per_s: Number.NaN, cpu_mb_per_s: Number.NaN, peak_rss_mb: Number.NaN, findings: 0, error: "skipped: the document exceeds V8's maximum string length" }
     : measure("fast-xml-parser", file)
   const read = median("read", file, 3)
   const rows: Array<[string, Result]> = [
@@ -58,12 +59,18 @@ const run = async (megabytes: number) => {
     ["fast-xml-parser (whole document)", fxp],
     ["plain file read", read]
   ]
-  console.log(`${"".padEnd(38)}${"MB/s".padStart(9)}${"peak RSS MB".padStart(13)}${"findings".padStart(10)}`)
+  console.log(`${"".padEnd(38)}${"MB/s".padStart(9)}${"MB/CPU-s".padStart(10)}${"peak RSS MB".padStart(13)}${"findings".padStart(10)}`)
   for (const [label, r] of rows) {
-    console.log(`${label.padEnd(38)}${fmt(r.mb_per_s).padStart(9)}${fmt(r.peak_rss_mb, 0).padStart(13)}${String(r.findings).padStart(10)}${r.error ? `  (${r.error})` : ""}`)
+    console.log(
+      `${label.padEnd(38)}${fmt(r.mb_per_s).padStart(9)}${fmt(r.cpu_mb_per_s).padStart(10)}${fmt(r.peak_rss_mb, 0).padStart(13)}${
+        String(r.findings).padStart(10)
+      }${r.error ? `  (${r.error})` : ""}`
+    )
   }
+  const load = (await import("node:os")).loadavg()[0]!
+  console.log(`(load average ${load.toFixed(1)} on ${(await import("node:os")).availableParallelism()} cores; MB/s is wall time, MB/CPU-s divides by CPU time of all threads)`)
   console.log(
-    `ratios: validator/fast-xml-parser speed ${fmt(ours.mb_per_s / fxp.mb_per_s, 2)}x, RSS ${fmt(fxp.peak_rss_mb / ours.peak_rss_mb, 2)}x less; ` +
+    `ratios: validator/fast-xml-parser speed ${fmt(ours.mb_per_s / fxp.mb_per_s, 2)}x (CPU ${fmt(ours.cpu_mb_per_s / fxp.cpu_mb_per_s, 2)}x), RSS ${fmt(fxp.peak_rss_mb / ours.peak_rss_mb, 2)}x less; ` +
       `validator/read speed ${fmt(ours.mb_per_s / read.mb_per_s, 2)}x`
   )
   console.log(

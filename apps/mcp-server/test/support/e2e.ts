@@ -7,11 +7,21 @@ import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/cli
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio"
 import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync } from "node:fs"
+import { createServer } from "node:net"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Redis as IORedis } from "ioredis"
 
-export { freePort } from "../../../../config/testing/redis.js"
+/** A port that was free a moment ago on 127.0.0.1. */
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
+    })
+  })
 
 /** Repository root. */
 export const repoRoot = fileURLToPath(new URL("../../../../", import.meta.url))
@@ -39,9 +49,10 @@ export interface Proc {
 }
 
 /** Spawns `node <bin> ...args` with exactly `env` (plus PATH), capturing stdout and stderr. */
-export const spawnNode = (bin: string, args: ReadonlyArray<string>, env: Record<string, string>): Proc => {
+export const spawnNode = (bin: string, args: ReadonlyArray<string>, env: Record<string, string>, cwd: string = repoRoot): Proc => {
   const chunks: Array<string> = []
   const child = spawn(process.execPath, [bin, ...args], {
+    cwd,
     env: { PATH: process.env["PATH"] ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"]
   })
@@ -109,11 +120,15 @@ const wrap = (client: Client, close: () => Promise<void>): McpClient => {
 }
 
 /** `nessus-mcp --transport stdio` launched by the SDK's stdio client transport, as an MCP client config does. */
-export const connectStdio = async (env: Record<string, string>): Promise<McpClient & { readonly stderr: () => string }> => {
+export const connectStdio = async (
+  env: Record<string, string>,
+  bin: string = serverBin
+): Promise<McpClient & { readonly stderr: () => string }> => {
   const stderr: Array<string> = []
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [serverBin, "--transport", "stdio"],
+    args: [bin, "--transport", "stdio"],
+    cwd: repoRoot,
     env: { PATH: process.env["PATH"] ?? "", ...env },
     stderr: "pipe"
   })
@@ -151,7 +166,7 @@ export const dumpRedis = async (url: string): Promise<string> => {
           : type === "set"
           ? await redis.smembers(key)
           : type === "zset"
-          ? await redis.zrange(key, 0, -1, "WITHSCORES")
+          ? await redis.zrange(key, "0", "-1", "WITHSCORES")
           : type === "stream"
           ? await redis.xrange(key, "-", "+")
           : `<${type}>`

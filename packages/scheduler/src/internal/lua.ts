@@ -5,11 +5,11 @@
  *
  * Keys (all under the prefix): task:<id> (hash), index (zset by seq), seq, q:<pool> and
  * q:<pool>:i:<instance> (zsets by seq), delayed:<pool> (zset by ready time), leases:<pool> (zset by lease
- * expiry), running (hash: instance → running scans), expiry (zset by expiry time),
- * dlq:<pool> (zset by failure time), idem:<key>, circuit:<instance> (hash), circuit:events (list),
- * durations:<pool> (hash: seq mod 20 → duration, a ring of recent scans), bound:<pool> (set of instances whose bound
- * queue is not empty) and circuits:open (set of instances whose circuit is not closed), the last two
- * only so a claim skips empty queues and closed circuits without reading them.
+ * expiry), expiry (zset by expiry time), dlq:<pool> (zset by failure time), idem:<key>,
+ * circuit:<instance> (hash), circuit:events (list), durations:<pool> (hash: seq mod 20 → duration, a ring
+ * of recent scans), and scanners (hash of live figures per instance: <id>:running slots held, <id>:bound
+ * queued tasks bound to it, <id>:open present while its circuit is not closed), so that a claim reads
+ * everything it needs about every scanner with one HMGET.
  */
 import * as Redis from "../Redis.js"
 
@@ -28,15 +28,16 @@ end`],
   if inst and inst ~= '' then return P .. 'q:' .. pool .. ':i:' .. inst end
   return P .. 'q:' .. pool
 end`],
-  ["qadd", `-- Instance-bound queues that are not empty, per pool, so a claim looks only at those.
+  ["qadd", `-- Queue membership changes guard the bound counts: only a real add or removal counts.
 local function qadd(pool, inst, seq, id)
-  redis.call('ZADD', qkey(pool, inst), seq, id)
-  if inst and inst ~= '' then redis.call('SADD', P .. 'bound:' .. pool, inst) end
+  if redis.call('ZADD', qkey(pool, inst), seq, id) == 1 and inst and inst ~= '' then
+    redis.call('HINCRBY', P .. 'scanners', inst .. ':bound', 1)
+  end
 end`],
   ["qrem", `local function qrem(pool, inst, id)
-  local k = qkey(pool, inst)
-  redis.call('ZREM', k, id)
-  if inst and inst ~= '' and redis.call('ZCARD', k) == 0 then redis.call('SREM', P .. 'bound:' .. pool, inst) end
+  if redis.call('ZREM', qkey(pool, inst), id) == 1 and inst and inst ~= '' then
+    redis.call('HINCRBY', P .. 'scanners', inst .. ':bound', -1)
+  end
 end`],
   ["cget", `local function cget(inst)
   local v = redis.call('HMGET', P .. 'circuit:' .. inst, 'state', 'failures', 'retryAt', 'probe', 'probeUntil', 'changedAt')
@@ -56,7 +57,7 @@ end`],
   if c.probeUntil then a[#a + 1] = 'probeUntil'; a[#a + 1] = c.probeUntil end
   if c.changedAt then a[#a + 1] = 'changedAt'; a[#a + 1] = c.changedAt end
   redis.call('HSET', k, unpack(a))
-  if c.state == 'closed' then redis.call('SREM', P .. 'circuits:open', inst) else redis.call('SADD', P .. 'circuits:open', inst) end
+  if c.state == 'closed' then redis.call('HDEL', P .. 'scanners', inst .. ':open') else redis.call('HSET', P .. 'scanners', inst .. ':open', '1') end
 end`],
   ["cevent", `local function cevent(inst, from, to, now, reason)
   redis.call('LPUSH', P .. 'circuit:events', cjson.encode({ instanceId = inst, from = from, to = to, at = now, reason = reason }))
@@ -107,7 +108,7 @@ end`],
 end`],
   ["freeslot", `-- The lease entry guards the count: only the call that removes it gives the slot back.
 local function freeslot(id, pool, inst)
-  if redis.call('ZREM', P .. 'leases:' .. pool, id) == 1 and inst then redis.call('HINCRBY', P .. 'running', inst, -1) end
+  if redis.call('ZREM', P .. 'leases:' .. pool, id) == 1 and inst then redis.call('HINCRBY', P .. 'scanners', inst .. ':running', -1) end
 end`],
   ["ttlof", `local function ttlof(state, tc, tf, tx)
   if state == 'completed' then return tc end
@@ -220,29 +221,32 @@ for _, id in ipairs(due) do
     redis.call('HSET', tkey(id), 'retryAt', '')
   end
 end
-local notClosed = {}
-for _, sid in ipairs(redis.call('SMEMBERS', P .. 'circuits:open')) do notClosed[sid] = true end
 local head = redis.call('ZRANGE', qkey(pool, nil), 0, 0, 'WITHSCORES')
 -- Least-utilised admissible scanner; ties go round-robin (the scan starts at the head task's sequence
 -- number, which moves with every claim).
 local rot = tonumber(head[2]) or 0
-local sids = {}
-for i = 0, n - 1 do sids[i + 1] = ARGV[12 + i * 3] end
-local counts = redis.call('HMGET', P .. 'running', unpack(sids))
+local fields = {}
+for i = 0, n - 1 do
+  local sid = ARGV[12 + i * 3]
+  fields[#fields + 1] = sid .. ':running'
+  fields[#fields + 1] = sid .. ':open'
+  fields[#fields + 1] = sid .. ':bound'
+end
+local live = redis.call('HMGET', P .. 'scanners', unpack(fields))
 local allowed, least = {}, nil
 for j = 0, n - 1 do
   local i = (j + rot) % n
   local sid, max, enabled = ARGV[12 + i * 3], tonumber(ARGV[13 + i * 3]), ARGV[14 + i * 3]
   if enabled == '1' then
-    local running = tonumber(counts[i + 1]) or 0
+    local running = tonumber(live[i * 3 + 1]) or 0
     if running < max then
       local c, adm = nil, 'yes'
-      if notClosed[sid] then
+      if live[i * 3 + 2] then
         c = cget(sid)
         adm = admits(c, now)
       end
       if adm ~= 'no' then
-        local cand = { id = sid, max = max, running = running, probe = (adm == 'probe'), c = c }
+        local cand = { id = sid, max = max, running = running, probe = (adm == 'probe'), c = c, bound = (tonumber(live[i * 3 + 3]) or 0) > 0 }
         allowed[sid] = cand
         if (not least) or running * least.max < least.running * max then least = cand end
       end
@@ -252,9 +256,8 @@ end
 if not least then return { 'none' } end
 local best, bestSeq, bestCand, bestInst = nil, nil, nil, nil
 if head[1] then best, bestSeq, bestCand = head[1], tonumber(head[2]), least end
-for _, sid in ipairs(redis.call('SMEMBERS', P .. 'bound:' .. pool)) do
-  local c = allowed[sid]
-  if c then
+for sid, c in pairs(allowed) do
+  if c.bound then
     local h = redis.call('ZRANGE', qkey(pool, sid), 0, 0, 'WITHSCORES')
     if h[1] and ((not bestSeq) or tonumber(h[2]) < bestSeq) then best, bestSeq, bestCand, bestInst = h[1], tonumber(h[2]), c, sid end
   end
@@ -265,7 +268,7 @@ local tk = tkey(best)
 redis.call('HINCRBY', tk, 'attempt', 1)
 redis.call('HSET', tk, 'state', 'running', 'phase', 'creating', 'instance', bestCand.id, 'leaseToken', token, 'leaseOwner', owner,
   'leaseUntil', now + leaseMs, 'startedAt', now, 'updatedAt', now)
-redis.call('HINCRBY', P .. 'running', bestCand.id, 1)
+redis.call('HINCRBY', P .. 'scanners', bestCand.id .. ':running', 1)
 redis.call('ZADD', leases, now + leaseMs, best)
 if bestCand.probe then
   local c = bestCand.c or cget(bestCand.id)

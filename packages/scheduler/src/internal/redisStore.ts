@@ -237,7 +237,7 @@ export const make = (redis: Redis.Redis["Service"], prefix: string): Store => {
     runningCounts: (ids) =>
       ids.length === 0
         ? Effect.succeed([])
-        : Effect.map(use("running counts", (c) => c.hmget(k("running"), ...ids)), (v) => v.map((x) => Math.max(0, Number(x ?? 0)))),
+        : Effect.map(use("running counts", (c) => c.hmget(k("scanners"), ...ids.map((id) => `${id}:running`))), (v) => v.map((x) => Math.max(0, Number(x ?? 0)))),
 
     durations: (pool) => Effect.map(use("durations", (c) => c.hvals(k(`durations:${pool}`))), (v) => v.map(Number)),
 
