@@ -32,9 +32,20 @@ module.exports = {
     },
     {
       name: "apps-do-not-import-each-other",
+      comment: "One exception: apps/mcp-server may import the public entry of @nessus-mcp/worker (an in-process " +
+        "worker for the in-memory queue and nessus-mcp-all-in-one); nothing else of another app.",
       severity: "error",
       from: { path: "^apps/([^/]+)/" },
-      to: { path: "^apps/([^/]+)/", pathNot: "^apps/$1/" }
+      to: {
+        path: "^apps/([^/]+)/",
+        pathNot: ["^apps/$1/", "^apps/worker/(src/index\\.ts|dist/index\\.(js|d\\.ts))$"]
+      }
+    },
+    {
+      name: "only-mcp-server-imports-the-worker-entry",
+      severity: "error",
+      from: { path: "^apps/", pathNot: "^apps/(mcp-server|worker)/" },
+      to: { path: "^apps/worker/(src/index\\.ts|dist/index\\.(js|d\\.ts))$" }
     },
     {
       name: "no-reaching-into-internals",

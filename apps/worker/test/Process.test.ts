@@ -13,7 +13,7 @@ import { writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll } from "vitest"
-import { awaitTask, captureLogs, isTerminal, redisUrl, schedulerLayer, scannersYaml, tempDir, uniquePrefix, workerLayer } from "./support.js"
+import { awaitTask, captureLogs, isTerminal, removeTempDirs, redisUrl, schedulerLayer, scannersYaml, tempDir, uniquePrefix, workerLayer } from "./support.js"
 
 const bin = join(dirname(fileURLToPath(import.meta.url)), "..", "bin", "nessus-mcp-worker.js")
 
@@ -30,6 +30,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await sim.close()
+  removeTempDirs()
 })
 
 interface Child {

@@ -6,7 +6,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { NessusError } from "@nessus-mcp/nessus-client"
 import { Simulator } from "@nessus-mcp/nessus-simulator"
 import { Credentials, ScannerConfig, Scheduler, Task } from "@nessus-mcp/scheduler"
-import { Duration, Effect, Exit, Fiber, Layer, Option, Ref } from "effect"
+import { Duration, Effect, Exit, Fiber, Layer, Option, Ref, Schedule } from "effect"
 import { TestClock } from "effect/testing"
 import { existsSync, readFileSync } from "node:fs"
 import { dirname, join } from "node:path"
@@ -186,8 +186,8 @@ describe("Janitor", () => {
         const foreign = yield* launch("quarterly audit", ours)
         const elsewhere = yield* launch(own(2))
         const neverLaunched = (yield* client.createScan({ name: own(3), targets: "127.0.0.1", folderId: ours })).id
-        yield* client.scanProgress(finished).pipe(Effect.repeat({ until: (p) => p.status === "completed", times: 100 }), Effect.delay("20 millis"))
-        yield* Effect.sleep("200 millis")
+        yield* Effect.forEach([finished, foreign, elsewhere], (id) =>
+          client.scanProgress(id).pipe(Effect.repeat({ schedule: Schedule.spaced("20 millis"), until: (p) => p.status === "completed", times: 200 })))
         const janitor = yield* Janitor.make({ dataDir: "/nonexistent" })
         const options = { before: new Date(Date.now() + 60_000), isOwnScanName: Task.isOwnScanName }
         assert.strictEqual(yield* janitor.deleteFinishedScans(scanner, { ...options, dryRun: true }), 1)

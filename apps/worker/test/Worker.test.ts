@@ -24,7 +24,8 @@ import {
   tempDir,
   uniquePrefix,
   workerLayer,
-  workerOptions
+  workerOptions,
+  removeTempDirs
 } from "./support.js"
 
 let sim: Simulator.RunningSimulator
@@ -41,6 +42,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await sim.close()
+  removeTempDirs()
 })
 
 const filesUnder = (dir: string): Array<string> =>
@@ -293,8 +295,10 @@ describe("Worker", () => {
       assert.strictEqual(stats.running_now, 0, "stopped on the scanner")
       assert.strictEqual(stats.scans_launched[done.scanName as string], 1)
       assert.isTrue((yield* scheduler.dlqList("nessus")).entries.some((e) => e.task.id === task.id))
-      yield* Effect.sleep("100 millis")
-      assert.strictEqual(yield* Effect.promise(() => metricTotal(registry, "nessus_scans_total", { status: "timeout" })), 1)
+      const timeouts = yield* Effect.promise(() => metricTotal(registry, "nessus_scans_total", { status: "timeout" })).pipe(
+        Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (n) => n > 0, times: 100 })
+      )
+      assert.strictEqual(timeouts, 1)
     }).pipe(Effect.provide(layer), Effect.provide(logs.layer))
   })
 

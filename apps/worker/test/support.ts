@@ -6,7 +6,7 @@ import { Credentials, Redis, ScannerConfig, Scheduler, Task } from "@nessus-mcp/
 import type { Simulator } from "@nessus-mcp/nessus-simulator"
 import { type Duration, Effect, Layer, Redacted, Schedule } from "effect"
 import { randomBytes } from "node:crypto"
-import { mkdtempSync } from "node:fs"
+import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Prometheus from "prom-client"
@@ -23,7 +23,19 @@ export const redisUrl = (): string => {
 
 export const uniquePrefix = (): string => `{wt-${randomBytes(5).toString("hex")}}:`
 
-export const tempDir = (label: string): string => mkdtempSync(join(tmpdir(), `nessus-worker-${label}-`))
+const created: Array<string> = []
+
+/** A fresh temporary directory, removed by {@link removeTempDirs}. */
+export const tempDir = (label: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), `nessus-worker-${label}-`))
+  created.push(dir)
+  return dir
+}
+
+/** Removes every directory made by {@link tempDir} (call from `afterAll`). */
+export const removeTempDirs = (): void => {
+  for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true })
+}
 
 /** A scanners.yaml for simulator scanners (capacity 2 each by default). */
 export const scannersYaml = (

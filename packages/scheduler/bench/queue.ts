@@ -1,15 +1,16 @@
 /**
  * `pnpm bench:queue`: this queue vs BullMQ through the same work, in one process, against the same
  * throwaway redis-server. For each size N: both queues are pre-filled with N tasks, then K concurrent
- * consumers claim and complete tasks in alternating rounds (ours, BullMQ, ours, ...), so machine noise
- * hits both alike. Prints submit rate, median claim+complete throughput over the rounds, p50/p99 claim
- * latency over all claims, and the ratios.
+ * consumers claim and complete tasks in alternating rounds (ours, BullMQ, ours, ...; at most N/2 per
+ * round, refilled after each so the depth stays near N), so machine noise hits both alike. Prints the
+ * submit rate, the median claim+complete throughput over the rounds, p50/p99 claim latency over all
+ * claims, Redis CPU per task (INFO commandstats), and the ratios.
  *
  * Our claim does more than BullMQ's `getNextJob`: it picks the least-utilised scanner with a free slot
  * and a closed circuit, takes over expired leases and promotes due retries, all in one Lua step.
  *
- * Env: BENCH_SIZES ("1000,100000"), BENCH_CONSUMERS (8), BENCH_CONSUME (tasks consumed per size,
- * default 9000, capped at N), BENCH_ROUNDS (3).
+ * Env: BENCH_SIZES ("1000,100000"), BENCH_CONSUMERS (8), BENCH_CONSUME (tasks consumed per size and
+ * queue, default 9000), BENCH_ROUNDS (at least 3).
  */
 import { Queue, Worker } from "bullmq"
 import { Redis as IORedis } from "ioredis"
@@ -21,7 +22,7 @@ import { Credentials, Redis, ScannerConfig, Scheduler } from "../dist/index.js"
 const sizes = (process.env["BENCH_SIZES"] ?? "1000,100000").split(",").map(Number)
 const K = Number(process.env["BENCH_CONSUMERS"] ?? 8)
 const consumeTotal = Number(process.env["BENCH_CONSUME"] ?? 9000)
-const rounds = Number(process.env["BENCH_ROUNDS"] ?? 3)
+const minRounds = Number(process.env["BENCH_ROUNDS"] ?? 3)
 
 const config = `
 pools:
@@ -165,26 +166,31 @@ const compare = async (url: string, port: number, n: number, m: number): Promise
   try {
     const fills: Array<number> = []
     for (const c of contenders) fills.push(await c.fill(n))
-    const perRound = Math.floor(m / rounds)
+    // Keep the depth near n: consume at most half of it per round, then refill what was taken.
+    const perRound = Math.min(Math.floor(n / 2), Math.ceil(m / minRounds))
+    const roundCount = Math.max(minRounds, Math.ceil(m / perRound))
     const rates: Array<Array<number>> = [[], []]
     const latencies: Array<Array<number>> = [[], []]
-    for (let r = 0; r < rounds; r++) {
+    for (let r = 0; r < roundCount; r++) {
       for (let i = 0; i < contenders.length; i++) {
+        const c = contenders[i] as Contender
         await server()
-        const ms = await (contenders[i] as Contender).consume(perRound, latencies[i] as Array<number>)
+        const ms = await c.consume(perRound, latencies[i] as Array<number>)
         serverUs[i] = (serverUs[i] as number) + (await server())
         ;(rates[i] as Array<number>).push(perRound / (ms / 1000))
+        await c.fill(perRound)
       }
     }
+    const consumed = perRound * roundCount
     return contenders.map((c, i): Row => {
       const sorted = [...(latencies[i] as Array<number>)].sort((a, b) => a - b)
       return {
         name: c.name,
         queued: n,
-        consumed: perRound * rounds,
+        consumed,
         fillPerSec: n / ((fills[i] as number) / 1000),
         perSec: median(rates[i] as Array<number>),
-        serverUsPerTask: (serverUs[i] as number) / (perRound * rounds),
+        serverUsPerTask: (serverUs[i] as number) / consumed,
         p50: pct(sorted, 50),
         p99: pct(sorted, 99)
       }
@@ -204,14 +210,14 @@ const main = async () => {
     process.stderr.write(" done\n")
     for (const n of sizes) {
       process.stderr.write(`queued ${fmt(n)}...`)
-      rows.push(await compare(server.url, server.port, n, Math.min(n, consumeTotal)))
+      rows.push(await compare(server.url, server.port, n, consumeTotal))
       process.stderr.write(" done\n")
     }
   } finally {
     await server.dispose()
   }
   const lines = [
-    `Queue benchmark: ${K} consumers claim + complete, ${rounds} alternating rounds, one local redis-server (no persistence), node ${process.version}`,
+    `Queue benchmark: ${K} consumers claim + complete in alternating rounds (refilled after each, so the depth stays near N), one local redis-server (no persistence), node ${process.version}`,
     "",
     "| queued | consumed | queue | submit/s | claim+complete/s (median) | claim p50 (ms) | claim p99 (ms) | Redis µs/task |",
     "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |"
