@@ -1,8 +1,13 @@
 /**
  * Import boundaries, checked in CI (`pnpm lint:boundaries`). Libraries never import apps; the client and
  * the validator are independent of each other and of the scheduler; nothing reaches into another
- * package's internals; libraries never pick the runtime (@effect/platform-node) for their users.
+ * package's internals; libraries never pick the runtime (@effect/platform-node) for their users; apps do
+ * not import each other, except that the MCP server's all-in-one entry runs a worker in-process through
+ * the worker package's public entry.
  */
+/** A module of one of our packages, whether written as `@nessus-mcp/x`, resolved to `packages/x/…` or unresolved. */
+const ours = (names) => `(^|/)(packages|apps)/(${names})/|^@nessus-mcp/(${names})($|/)`
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -10,54 +15,61 @@ module.exports = {
       name: "libraries-never-import-apps",
       severity: "error",
       from: { path: "^packages/" },
-      to: { path: "^apps/|@nessus-mcp/(mcp-server|worker|admin-cli)" }
+      to: { path: ours("mcp-server|worker|admin-cli") }
     },
     {
       name: "client-is-independent",
       severity: "error",
       from: { path: "^packages/nessus-client/src" },
-      to: { path: "^packages/(validator|scheduler|nessus-simulator)/|node_modules/@nessus-mcp/(validator|scheduler|nessus-simulator)" }
+      to: { path: ours("validator|scheduler|nessus-simulator") }
     },
     {
       name: "validator-is-independent",
       severity: "error",
       from: { path: "^packages/validator/src" },
-      to: { path: "^packages/(nessus-client|scheduler|nessus-simulator)/|node_modules/@nessus-mcp/(nessus-client|scheduler|nessus-simulator)" }
+      to: { path: ours("nessus-client|scheduler|nessus-simulator") }
     },
     {
-      name: "scheduler-does-not-import-validator-or-simulator",
+      name: "scheduler-does-not-import-validator-client-or-simulator",
       severity: "error",
       from: { path: "^packages/scheduler/src" },
-      to: { path: "^packages/(validator|nessus-simulator)/|node_modules/@nessus-mcp/(validator|nessus-simulator)" }
+      to: { path: ours("validator|nessus-client|nessus-simulator") }
+    },
+    {
+      name: "simulator-is-independent",
+      severity: "error",
+      from: { path: "^packages/nessus-simulator/src" },
+      to: { path: ours("validator|nessus-client|scheduler") }
     },
     {
       name: "apps-do-not-import-each-other",
-      comment: "One exception: apps/mcp-server may import the public entry of @nessus-mcp/worker (an in-process " +
-        "worker for the in-memory queue and nessus-mcp-all-in-one); nothing else of another app.",
       severity: "error",
-      from: { path: "^apps/([^/]+)/" },
-      to: {
-        path: "^apps/([^/]+)/",
-        pathNot: ["^apps/$1/", "^apps/worker/(src/index\\.ts|dist/index\\.(js|d\\.ts))$"]
-      }
+      from: { path: "^apps/(worker|admin-cli)/" },
+      to: { path: ours("mcp-server|worker|admin-cli"), pathNot: "^apps/$1/" }
     },
     {
-      name: "only-mcp-server-imports-the-worker-entry",
+      name: "mcp-server-imports-only-the-worker-entry",
       severity: "error",
-      from: { path: "^apps/", pathNot: "^apps/(mcp-server|worker)/" },
-      to: { path: "^apps/worker/(src/index\\.ts|dist/index\\.(js|d\\.ts))$" }
+      from: { path: "^apps/mcp-server/" },
+      to: { path: ours("worker|admin-cli"), pathNot: "^apps/worker/dist/index\\.(js|d\\.ts)$|^@nessus-mcp/worker$" }
     },
     {
       name: "no-reaching-into-internals",
       severity: "error",
       from: { path: "^(packages|apps)/([^/]+)/" },
-      to: { path: "^packages/([^/]+)/src/internal/", pathNot: "^packages/$2/" }
+      to: { path: "^(packages|apps)/[^/]+/(src|dist)/internal/|^@nessus-mcp/[^/]+/internal/", pathNot: "^(packages|apps)/$2/" }
     },
     {
       name: "libraries-do-not-choose-the-runtime",
       severity: "error",
       from: { path: "^packages/(nessus-client|validator|scheduler)/src" },
       to: { path: "@effect/platform-node" }
+    },
+    {
+      name: "no-unresolvable-imports",
+      severity: "error",
+      from: {},
+      to: { couldNotResolve: true }
     },
     {
       name: "no-circular",
@@ -67,8 +79,10 @@ module.exports = {
     }
   ],
   options: {
-    doNotFollow: { path: "node_modules" },
-    exclude: { path: "(^|/)(dist|node_modules|\\.cache)/" },
+    // Sibling packages resolve to their built dist/ through `exports`: keep those files as edge targets
+    // (so the rules see them) without crawling into them.
+    doNotFollow: { path: ["node_modules", "(^|/)dist/"] },
+    exclude: { path: "(^|/)\\.cache/" },
     tsPreCompilationDeps: true,
     combinedDependencies: true,
     enhancedResolveOptions: { exportsFields: ["exports"], conditionNames: ["import", "types", "default"] }
