@@ -1,6 +1,7 @@
 /**
  * The base of every `nessus-admin` command: owns `--json`, the success/error contract, exit codes and
- * which stream gets what, and converts Effect programs to that contract in one place (`runEffect`).
+ * which stream gets what, confirmation prompts, and converts Effect programs to that contract in one place
+ * (`runEffect`, which also builds the command's layers once for the run).
  *
  * Contract: with `--json`, stdout carries exactly one JSON document, the command's result, or
  * `{"error": {"code", "message"}}` on failure; without it, people get tables on stdout and errors on stderr.
@@ -9,65 +10,26 @@ import { Command, Errors, type Interfaces } from "@oclif/core"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Layer from "effect/Layer"
+import type * as Schema from "effect/Schema"
+import { createInterface } from "node:readline/promises"
+import { CommandError, ExitCode, fromTagged, isTagged } from "./Errors.js"
+import * as Format from "./Format.js"
+import * as Runtime from "./Runtime.js"
 
-/** Exit codes shared by all commands (documented in the README). */
-export const ExitCode = {
-  /** The command ran and the answer is positive (e.g. the report is valid). */
-  ok: 0,
-  /** The command ran and the answer is negative (e.g. the report is not valid). */
-  negative: 1,
-  /** Bad usage: unknown flag, missing argument, invalid flag value. */
-  usage: 2,
-  /** An input could not be read (file missing, unreadable, a directory). */
-  input: 3,
-  /** A service the command needs was unavailable (Redis, a scanner). */
-  unavailable: 4,
-  /** A bug: an unexpected failure. */
-  internal: 5
-} as const
-
-/** A failure with a stable machine-readable `code` and the exit code it maps to. */
-export class CommandError extends Errors.CLIError {
-  constructor(
-    readonly errorCode: string,
-    message: string,
-    exit: number
-  ) {
-    super(message, { exit, code: errorCode })
-  }
-}
+export { CommandError, ExitCode } from "./Errors.js"
 
 /** Parsed flags of a command class, base flags included. */
 export type FlagsOf<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)["baseFlags"] & T["flags"]>
 /** Parsed args of a command class. */
 export type ArgsOf<T extends typeof Command> = Interfaces.InferredArgs<T["args"]>
 
-interface TaggedFailure {
-  readonly _tag: string
-  readonly reason?: string
-  readonly message: string
-}
-
-const isTagged = (u: unknown): u is TaggedFailure =>
-  typeof u === "object" && u !== null && typeof (u as TaggedFailure)._tag === "string" && typeof (u as TaggedFailure).message === "string"
-
-/** Exit code of a library error `reason`; inputs the user named are `input`, everything else `internal`. */
-const exitForReason = (reason: string): number => {
-  switch (reason) {
-    case "file_unreadable":
-    case "index_unreadable":
-      return ExitCode.input
-    case "invalid_filter":
-    case "invalid_query":
-      return ExitCode.usage
-    default:
-      return ExitCode.internal
-  }
-}
-
-/** Base class: `static enableJsonFlag`, typed `flags`/`args`, `runEffect`, and the error contract. */
+/** Base class: `static enableJsonFlag`, typed `flags`/`args`, `runEffect`, prompts, tables, and the error contract. */
 export abstract class BaseCommand<T extends typeof Command> extends Command {
   static override enableJsonFlag = true
+
+  /** The schema of the command's `--json` result (snapshotted in `schemas/`, checked by the tests). */
+  static resultSchema: Schema.Top | undefined
 
   protected flags!: FlagsOf<T>
   protected args!: ArgsOf<T>
@@ -86,18 +48,20 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   /**
-   * Runs an Effect program and returns its value; a typed failure becomes a `CommandError` whose code is
-   * the error's `reason` (or `_tag`), a defect becomes `internal_error`.
+   * Runs an Effect program (with its layers, built once for this run) and returns its value. A typed
+   * failure becomes a `CommandError` whose code is the error's `reason` (or `_tag`); a `CommandError`
+   * passes through; anything else is `internal_error`. Log lines go to stderr.
    */
-  protected async runEffect<A, E>(effect: Effect.Effect<A, E>): Promise<A> {
-    const exit = await Effect.runPromiseExit(effect)
+  protected runEffect<A, E>(effect: Effect.Effect<A, E>): Promise<A>
+  protected runEffect<A, E, R, E2>(effect: Effect.Effect<A, E, R>, layer: Layer.Layer<R, E2>): Promise<A>
+  protected async runEffect<A, E, R, E2>(effect: Effect.Effect<A, E, R>, layer?: Layer.Layer<R, E2>): Promise<A> {
+    const provided = (layer === undefined ? effect : Effect.provide(effect, layer)) as Effect.Effect<A, E | E2>
+    const exit = await Effect.runPromiseExit(provided.pipe(Effect.provide(Runtime.logger)))
     if (Exit.isSuccess(exit)) return exit.value
     const failure = Cause.findErrorOption(exit.cause)
-    if (failure._tag === "Some" && isTagged(failure.value)) {
-      const e = failure.value
-      const code = e.reason ?? e._tag
-      throw new CommandError(code, e.message, exitForReason(code))
-    }
+    const error = failure._tag === "Some" ? failure.value : Cause.squash(exit.cause)
+    if (error instanceof CommandError) throw error
+    if (isTagged(error)) throw fromTagged(error)
     throw new CommandError("internal_error", `unexpected failure: ${Cause.pretty(exit.cause).split("\n")[0]}`, ExitCode.internal)
   }
 
@@ -106,13 +70,51 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     process.exitCode = ExitCode.negative
   }
 
+  /** Whether a person is at the keyboard: stdin and stdout are terminals and the output is not JSON. */
+  protected get interactive(): boolean {
+    return Boolean(process.stdin.isTTY) && Boolean(process.stdout.isTTY) && !this.jsonEnabled()
+  }
+
+  /** Whether stdout is a terminal that can redraw a line (progress bars). */
+  protected get liveTerminal(): boolean {
+    return Boolean(process.stdout.isTTY) && process.env["TERM"] !== "dumb" && !this.jsonEnabled()
+  }
+
+  /**
+   * Guards a change: passes with `--yes`; asks on a terminal; refuses (exit 2) when nobody can answer;
+   * a "no" ends the command with exit 1 and nothing changed.
+   */
+  protected async confirm(yes: boolean, question: string): Promise<void> {
+    if (yes) return
+    if (!this.interactive) {
+      throw new CommandError(
+        "confirmation_required",
+        `${question} Refusing without --yes: nobody can confirm (stdin or stdout is not a terminal, or --json). Add --yes to proceed.`,
+        ExitCode.usage
+      )
+    }
+    const rl = createInterface({ input: process.stdin, output: process.stderr })
+    try {
+      const answer = await rl.question(`${question} [y/N] `)
+      if (!/^\s*y(es)?\s*$/i.test(answer)) throw new CommandError("aborted", "Aborted: nothing was changed.", ExitCode.negative)
+    } finally {
+      rl.close()
+    }
+  }
+
   /** Prints a table on stdout (human mode only). */
   protected table(headers: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): void {
-    const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)))
-    const line = (cells: ReadonlyArray<string>) =>
-      cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd()
-    this.log(line(headers))
-    for (const r of rows) this.log(line(r))
+    this.lines(Format.table(headers, rows))
+  }
+
+  /** Prints aligned `key: value` lines on stdout (human mode only). */
+  protected fields(pairs: ReadonlyArray<readonly [string, string]>): void {
+    this.lines(Format.fields(pairs))
+  }
+
+  /** Prints lines on stdout (human mode only). */
+  protected lines(lines: ReadonlyArray<string>): void {
+    for (const l of lines) this.log(l)
   }
 
   protected override toErrorJson(err: unknown): { error: { code: string; message: string } } {

@@ -124,6 +124,34 @@ const defaultPageSizes: { readonly [P in Findings.Profile | "custom"]: number } 
 /** ~15 000 tokens at ~4 characters per token: above this a default-sized first page is halved. */
 const pageBudgetChars = 60_000
 
+/**
+ * Keeps a page within the budget whatever its size: the longest text fields (huge `plugin_output`s) are cut,
+ * longest first, with a marker, and `truncated_fields` names them on the finding. Filters still applied to the
+ * full text.
+ *
+ * @category mapping
+ */
+export const fitPage = (
+  findings: ReadonlyArray<Record<string, unknown>>,
+  budget: number = pageBudgetChars
+): ReadonlyArray<Record<string, unknown>> => {
+  let size = JSON.stringify(findings).length
+  if (size <= budget) return findings
+  const out = findings.map((f) => ({ ...f }))
+  for (let cap = 16_000; size > budget && cap >= 250; cap = Math.floor(cap / 2)) {
+    for (const finding of out) {
+      for (const [key, value] of Object.entries(finding)) {
+        if (typeof value !== "string" || value.length <= cap) continue
+        finding[key] = `${value.slice(0, cap)}… [truncated: ${value.length} characters; ask for fewer findings or fields to read it]`
+        const cut = (finding["truncated_fields"] as Array<string> | undefined) ?? []
+        if (!cut.includes(key)) finding["truncated_fields"] = [...cut, key]
+      }
+    }
+    size = JSON.stringify(out).length
+  }
+  return out
+}
+
 const encodeCursor = (inner: string, pageSize: number): string => Buffer.from(JSON.stringify({ c: inner, s: pageSize })).toString("base64url")
 
 const decodeCursor = (cursor: string): { readonly inner: string; readonly pageSize: number } | undefined => {
@@ -396,7 +424,7 @@ export const make: Effect.Effect<ScanService["Service"], never, Scheduler.Schedu
         total: page.total,
         page: page.page,
         page_size: page.page_size,
-        findings: page.findings as ReadonlyArray<Record<string, unknown>>,
+        findings: fitPage(page.findings as ReadonlyArray<Record<string, unknown>>),
         next_cursor: page.next_cursor === null ? null : encodeCursor(page.next_cursor, page.page_size)
       } satisfies Tools.ScanResultsOutput
     })

@@ -558,7 +558,8 @@ export const getScanResults: Definition<GetScanResultsInput, typeof GetScanResul
   description: "Findings of a completed scan, one page at a time, sized for an agent. Choose fields with a " +
     "profile (minimal, summary, brief = default, full) or an explicit fields list, narrow with filters (e.g. " +
     "{\"severity\": \">=3\"} for high and critical, {\"exploit_available\": true}, {\"host\": \"10.0.0.5\"}), and " +
-    "follow next_cursor until it is null. total counts all matching findings.",
+    "follow next_cursor until it is null. total counts all matching findings. A page stays under ~15 000 tokens: " +
+    "very long texts (e.g. plugin_output) are cut with a marker and listed in the finding's truncated_fields.",
   input: GetScanResultsInput,
   output: ScanResultsOutput,
   annotations: read("Get scan results"),

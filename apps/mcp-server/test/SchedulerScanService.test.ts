@@ -165,6 +165,30 @@ describe("SchedulerScanService over the in-memory scheduler", () => {
       assert.deepStrictEqual(lines.map((l) => l.type), ["schema", "scan_metadata", ...Array(7).fill("vulnerability"), "pagination"])
     }).pipe(Effect.provide(testLayer)))
 
+  it.live("keeps every page within the agent's budget, cutting huge plugin outputs with a marker", () =>
+    Effect.gen(function*() {
+      const client = yield* connectLinked()
+      const scheduler = yield* Scheduler.Scheduler
+      const task = ok(yield* call(client, "run_untrusted_scan", { targets: "192.0.2.60", name: "big outputs" }))
+      // 2 hosts, 147 items, some plugin outputs of hundreds of kB (a full page of 10 is ~850 000 characters raw)
+      const { claim, built } = yield* runAsWorker(join(fixtures, "libnessus__nessus_report_test_local.nessus"), "untrusted")
+      yield* scheduler.complete(claim.lease, { validation: built.verdict, authenticationStatus: built.verdict.authentication_status })
+      let cursor: string | null = null
+      let pages = 0
+      let cut = 0
+      do {
+        const args: Record<string, unknown> = { task_id: task.task_id, profile: "full" }
+        if (cursor !== null) args["cursor"] = cursor
+        const page = ok(yield* call(client, "get_scan_results", args))
+        assert.isBelow(JSON.stringify(page.findings).length, 61_000)
+        cut += page.findings.filter((f: any) => Array.isArray(f.truncated_fields)).length
+        cursor = page.next_cursor
+        pages++
+      } while (cursor !== null)
+      assert.strictEqual(pages, 15)
+      assert.isAbove(cut, 0)
+    }).pipe(Effect.provide(testLayer)))
+
   it.live("surfaces failed authentication with troubleshooting and keeps the findings readable", () =>
     Effect.gen(function*() {
       const client = yield* connectLinked()

@@ -5,9 +5,9 @@
  * `WORKER_SHUTDOWN_TIMEOUT` (after which it exits 1 regardless); running Nessus scans are left running for
  * whoever claims their tasks next.
  *
- * With `WORKER_INSTANCES`, new scans start only on those scanners (claims see a scanner file restricted to
- * them, and housekeeping cleans only them); a crashed worker's task on another scanner can still be taken
- * over, since its scan must be finished promptly, and the clients use the full file for that.
+ * With `WORKER_INSTANCES`, new scans start only on those scanners (the scheduler's claim applies the instance
+ * filter atomically, and housekeeping cleans only them); a crashed worker's task on another scanner can
+ * still be taken over, since its scan must be finished promptly, and the clients use the full file for that.
  */
 import { Credentials, Redis, ScannerConfig, Scheduler } from "@nessus-mcp/scheduler"
 import { Cause, Duration, Effect, Exit, Layer, Option, Redacted } from "effect"
@@ -61,7 +61,8 @@ export const layer = (settings: WorkerConfig.Shape): Layer.Layer<Worker.Worker, 
     ScannerConfig.ScannerConfig,
     ScannerConfig.make(ScannerConfig.load(settings.scannerConfig)).pipe(Effect.mapError(configError))
   )
-  const claimConfig = Option.match(settings.instances, {
+  // Only housekeeping sees the restricted file (it cleans this worker's scanners); claims filter by instance.
+  const housekeepingConfig = Option.match(settings.instances, {
     onNone: () => fullConfig,
     onSome: (ids) =>
       Layer.effect(
@@ -84,14 +85,13 @@ export const layer = (settings: WorkerConfig.Shape): Layer.Layer<Worker.Worker, 
       onNone: () => Scheduler.layerMemory(schedulerOptions),
       onSome: (r) => Scheduler.layerRedis(schedulerOptions).pipe(Layer.provide(r))
     }).pipe(Layer.provide(credentials), Layer.provide(config))
-  const claimScheduler = schedulerOn(claimConfig)
-  // Metrics describe every scanner; with the in-memory backend there is only one store to read.
-  const metricsScheduler = Option.isSome(settings.instances) && Option.isSome(redis) ? schedulerOn(fullConfig) : claimScheduler
-  const metrics = WorkerMetrics.layer({ processMetrics: true, sharedState: true }).pipe(Layer.provide(metricsScheduler))
+  const scheduler = schedulerOn(fullConfig)
+  const metrics = WorkerMetrics.layer({ processMetrics: true, sharedState: true }).pipe(Layer.provide(scheduler))
   const clients = ScannerClients.layer().pipe(Layer.provide(Layer.merge(fullConfig, metrics)))
   const workerOptions: Worker.Options = {
     dataDir: settings.dataDir,
     ...(Option.isSome(settings.pools) ? { pools: settings.pools.value } : {}),
+    ...(Option.isSome(settings.instances) ? { instances: settings.instances.value } : {}),
     concurrency: settings.concurrency,
     ...(Option.isSome(settings.workerId) ? { workerId: settings.workerId.value } : {}),
     poll: { initial: settings.pollInitial, max: settings.pollMax, factor: settings.pollFactor },
@@ -100,7 +100,8 @@ export const layer = (settings: WorkerConfig.Shape): Layer.Layer<Worker.Worker, 
   }
   const housekeeping = Option.match(settings.housekeepingInterval, {
     onNone: () => Layer.empty,
-    onSome: (interval) => Worker.layerHousekeeping({ dataDir: settings.dataDir, interval, scanRetention: settings.scanRetention })
+    onSome: (interval) =>
+      Worker.layerHousekeeping({ dataDir: settings.dataDir, interval, scanRetention: settings.scanRetention }).pipe(Layer.provide(housekeepingConfig))
   })
   const readinessWith = <R>(redisCheck: Effect.Effect<ReadonlyArray<Health.Check>, never, R>) =>
     Layer.unwrap(Effect.gen(function*() {
@@ -128,7 +129,7 @@ export const layer = (settings: WorkerConfig.Shape): Layer.Layer<Worker.Worker, 
     }
   })).pipe(Layer.provide(fullConfig))
   return Layer.mergeAll(Worker.layer(workerOptions), housekeeping, readiness).pipe(
-    Layer.provide(Layer.mergeAll(clients, metrics, claimScheduler, claimConfig)),
+    Layer.provide(Layer.mergeAll(clients, metrics, scheduler, fullConfig)),
     Layer.provide(startup)
   )
 }

@@ -71,6 +71,10 @@ export interface PollOptions {
  * Worker settings. Only `dataDir` is required.
  *
  * - `pools`: pools to claim from (default: every pool of the configuration, re-read at each claim).
+ * - `instances`: scanners this worker starts new scans on (default: all). The scheduler applies the
+ *   filter inside its atomic claim (pool tasks go only to listed scanners, instance-bound tasks are
+ *   claimed only for listed ones); a task whose lease expired is still taken over whatever its scanner,
+ *   since its scan must be finished (the clients know every scanner of the file).
  * - `concurrency`: tasks this worker runs at once (default 4). Scanner capacity is enforced by the
  *   scheduler across all workers; this only bounds this process.
  * - `workerId`: lease owner name (default `<hostname>-<pid>-<random>`).
@@ -89,6 +93,7 @@ export interface PollOptions {
 export interface Options {
   readonly dataDir: string
   readonly pools?: ReadonlyArray<string> | undefined
+  readonly instances?: ReadonlyArray<string> | undefined
   readonly concurrency?: number | undefined
   readonly workerId?: string | undefined
   readonly poll?: PollOptions | undefined
@@ -200,7 +205,12 @@ interface RunState {
   scanId: number | undefined
   launched: boolean
   progress: number
+  /** What the worker has learned about the results so far (recorded on the task even if it fails). */
+  result: Task.CompletionResult | undefined
 }
+
+/** A Nessus percentage as the scheduler accepts it (0–100). */
+const percentOf = (p: number): number => (Number.isFinite(p) ? Math.min(100, Math.max(0, p)) : 0)
 
 const phaseAtLeast = (phase: Task.Phase | undefined, min: Task.Phase): boolean =>
   phase !== undefined && Task.phases.indexOf(phase) >= Task.phases.indexOf(min)
@@ -284,7 +294,9 @@ export const make = (options: Options): Effect.Effect<Service, never, Env | Scop
         const state: RunState = {
           scanId: task.phase !== undefined ? task.nessusScanId : undefined,
           launched: phaseAtLeast(task.phase, "launched") && task.nessusScanId !== undefined,
-          progress: 0
+          // A takeover resumes the same scan: keep the progress it had reached.
+          progress: claim.takeover ? task.progress ?? 0 : 0,
+          result: undefined
         }
         const paths = Artifacts.pathsOf(options.dataDir, task.id)
         const claimedAt = yield* Clock.currentTimeMillis
@@ -321,9 +333,7 @@ export const make = (options: Options): Effect.Effect<Service, never, Env | Scop
 
         const recordPhase = (phase: Task.Phase) =>
           Effect.gen(function*() {
-            // The progress rides along for schedulers that record it; older ones ignore the extra key.
-            const patch: { nessusScanId?: number | undefined; progress?: number } = { nessusScanId: state.scanId, progress: state.progress }
-            yield* scheduler.setPhase(lease, phase, patch)
+            yield* scheduler.setPhase(lease, phase, { nessusScanId: state.scanId, progress: state.progress })
             yield* writeStatus({ phase })
           })
 
@@ -422,8 +432,9 @@ export const make = (options: Options): Effect.Effect<Service, never, Env | Scop
               Effect.mapError(fromNessus("polling the scan")),
               Effect.tap((p) =>
                 Effect.gen(function*() {
-                  const changed = p.percent !== state.progress
-                  state.progress = p.percent
+                  const percent = percentOf(p.percent)
+                  const changed = percent !== state.progress
+                  state.progress = percent
                   yield* recordPhase("polling")
                   if (changed) yield* Effect.logDebug(`scan ${scanId}: ${p.status}, ${p.percent}%`)
                 })
@@ -461,6 +472,8 @@ export const make = (options: Options): Effect.Effect<Service, never, Env | Scop
         // 4. validate ------------------------------------------------------------------------------
         const validate = Effect.gen(function*() {
           yield* recordPhase("validating")
+          // Should validation fail, the task still points at the export and the status file.
+          state.result = { artifacts: { nessus: paths.nessus, status: paths.status } }
           const built = yield* FindingsIndex.build(paths.nessus, paths.index, { scanType: task.scanType }).pipe(
             Effect.tapError((e) => Effect.sync(() => metrics.validationFailure(task.pool, e.reason))),
             Effect.mapError((e) =>
@@ -488,6 +501,9 @@ export const make = (options: Options): Effect.Effect<Service, never, Env | Scop
           metrics.validation(task.pool, v.error !== null && !authFailed ? "invalid" : v.authentication_status)
           const artifacts = { nessus: paths.nessus, index: paths.index, status: paths.status }
           yield* writeStatus({ phase: "validating", validation: summary, authentication_status: v.authentication_status, artifacts })
+          // Recorded on the task whether it completes or fails (authentication_failed keeps its summary).
+          const result: Task.CompletionResult = { validation: summary, authenticationStatus: v.authentication_status, artifacts }
+          state.result = result
           if (authFailed) {
             metrics.authFailure(task.pool, task.scanType)
             metrics.validationFailure(task.pool, "authentication_failed")
@@ -500,11 +516,7 @@ export const make = (options: Options): Effect.Effect<Service, never, Env | Scop
             metrics.validationFailure(task.pool, v.error.code)
             return yield* new TaskFailure({ reason: "validation_failed", message: `The export is not a usable scan result (${v.error.code}): ${v.error.message}` })
           }
-          return {
-            validation: summary,
-            authenticationStatus: v.authentication_status,
-            artifacts
-          } satisfies Task.CompletionResult
+          return result
         })
 
         const pipeline = Effect.gen(function*() {
@@ -538,12 +550,13 @@ export const make = (options: Options): Effect.Effect<Service, never, Env | Scop
     const settleEarly = (claim: Scheduler.Claim, failure: TaskFailure) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => reportFailure(claim, failure, now)).pipe(Effect.uninterruptible)
 
-    const reportFailure = (claim: Scheduler.Claim, failure: TaskFailure, claimedAt: number) =>
+    /** Reports a failed attempt, with the results the worker has (validation summary, artifacts) if any. */
+    const reportFailure = (claim: Scheduler.Claim, failure: TaskFailure, claimedAt: number, result?: Task.CompletionResult | undefined) =>
       Effect.gen(function*() {
         const { lease, task } = claim
         const scannerFailure = Retry.isScannerFailure(failure.reason)
         const before = scannerFailure ? yield* circuitState(lease.instanceId) : undefined
-        const outcome = yield* scheduler.fail(lease, { reason: failure.reason, message: failure.message })
+        const outcome = yield* scheduler.fail(lease, { reason: failure.reason, message: failure.message }, result)
         const now = yield* Clock.currentTimeMillis
         if (outcome._tag === "Retrying") {
           metrics.retry(failure.reason)
@@ -612,7 +625,12 @@ export const make = (options: Options): Effect.Effect<Service, never, Env | Scop
         if (Option.isNone(error)) {
           // Interrupted (shutdown is handled by the caller) or a defect.
           if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.interrupt
-          return yield* reportFailure(claim, new TaskFailure({ reason: "internal", message: `unexpected error: ${Cause.pretty(exit.cause).slice(0, 1500)}` }), claimedAt)
+          return yield* reportFailure(
+            claim,
+            new TaskFailure({ reason: "internal", message: `unexpected error: ${Cause.pretty(exit.cause).slice(0, 1500)}` }),
+            claimedAt,
+            state.result
+          )
         }
         const e = error.value
         if (e._tag === "TaskFailure") {
@@ -623,7 +641,7 @@ export const make = (options: Options): Effect.Effect<Service, never, Env | Scop
               stopped._tag === "Success" ? `stopped scan ${state.scanId} before reporting the failure (${stopped.success})` : `could not stop scan ${state.scanId}: ${stopped.failure.message}`
             )
           }
-          return yield* reportFailure(claim, e, claimedAt)
+          return yield* reportFailure(claim, e, claimedAt, state.result)
         }
         switch (e.reason) {
           case "task_cancelled":
@@ -657,7 +675,7 @@ export const make = (options: Options): Effect.Effect<Service, never, Env | Scop
       const pools = yield* poolNames
       for (let i = 0; i < pools.length; i++) {
         const pool = pools[(nextPool + i) % pools.length] as string
-        const claim = yield* scheduler.claim({ pool, worker: workerId }).pipe(
+        const claim = yield* scheduler.claim({ pool, worker: workerId, instances: options.instances }).pipe(
           Effect.catch((e) => Effect.as(Effect.logWarning(`claim from pool ${pool} failed: ${e.message}`), Option.none<Scheduler.Claim>()))
         )
         if (Option.isSome(claim)) {

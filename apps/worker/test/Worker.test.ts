@@ -4,7 +4,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Simulator } from "@nessus-mcp/nessus-simulator"
-import { Scheduler } from "@nessus-mcp/scheduler"
+import { Scheduler, Task } from "@nessus-mcp/scheduler"
 import { Worker } from "../src/index.js"
 import { FindingsIndex } from "@nessus-mcp/validator"
 import { Effect, Layer, Option, Redacted, Schedule } from "effect"
@@ -97,6 +97,7 @@ describe("Worker", () => {
       assert.isTrue(Object.prototype.hasOwnProperty.call(page.findings[0], "plugin_id"))
       const status = JSON.parse(readFileSync(artifacts["status"] as string, "utf8"))
       assert.strictEqual(status.progress, 100)
+      assert.strictEqual(done.progress, 100, "the progress reported at every poll lands on the task")
       assert.strictEqual(status.validation.hosts_scanned, 1)
       assert.deepStrictEqual(filesUnder(join(dataDir, task.id)).filter((f) => f.endsWith(".part")), [], "no temporary export left")
       launchedOnce("scanner1", done.scanName)
@@ -150,6 +151,16 @@ describe("Worker", () => {
       assert.deepStrictEqual(status.validation.failed_hosts, ["127.0.0.1"])
       assert.isAbove(status.validation.troubleshooting.length, 2)
       launchedOnce("scanner1", done.scanName)
+      // the failed task carries its validation summary, authentication status and artifacts location
+      assert.strictEqual(done.authenticationStatus, "failed")
+      const validation = done.validation as { valid: boolean; error: { code: string } | null; failed_hosts: ReadonlyArray<string>; troubleshooting: ReadonlyArray<string> }
+      assert.strictEqual(validation.error?.code, "authentication_failed")
+      assert.deepStrictEqual(validation.failed_hosts, ["127.0.0.1"])
+      assert.deepStrictEqual(validation.troubleshooting, status.validation.troubleshooting)
+      assert.deepStrictEqual(done.artifacts, { nessus: join(env.dataDir, task.id, "scan.nessus"), index: paths.index, status: paths.status })
+      const entry = yield* scheduler.dlqInspect(task.id)
+      assert.strictEqual(entry.task.authenticationStatus, "failed")
+      assert.deepStrictEqual(entry.task.artifacts, done.artifacts)
 
       // The canary password: nowhere in logs, Redis, the DLQ, metrics or artifacts.
       const everywhere = [
@@ -195,7 +206,8 @@ describe("Worker", () => {
     return env.run(Effect.gen(function*() {
       const scheduler = yield* Scheduler.Scheduler
       const { task } = yield* scheduler.submit({ scanType: "untrusted", targets: "127.0.0.1", name: "to cancel" })
-      yield* awaitTask(task.id, (t) => t.phase === "polling")
+      const running = yield* awaitTask(task.id, (t) => t.phase === "polling" && (t.progress ?? 0) > 0)
+      assert.isBelow(running.progress ?? 100, 100, "the progress moves while the scan runs")
       assert.strictEqual(sim.scanner("slow").stats().running_now, 1)
       yield* scheduler.cancel(task.id)
       yield* Effect.gen(function*() {
@@ -209,6 +221,28 @@ describe("Worker", () => {
       assert.strictEqual(stats.scans_launched[done.scanName as string], 1)
       assert.isAbove(stats.api_calls["POST /scans/{id}/stop"] ?? 0, 0)
     }))
+  })
+
+  it.live("a worker restricted to some instances starts scans only there (the scheduler filters its claims)", () => {
+    const env = setup(["scanner1", "scanner2"])
+    const layer = workerLayer(env.dataDir, { instances: ["scanner2"] }).pipe(
+      Layer.provideMerge(schedulerLayer(scannersYaml(simScanners(sim, ["scanner1", "scanner2"])), env.prefix))
+    )
+    return Effect.gen(function*() {
+      const scheduler = yield* Scheduler.Scheduler
+      const pooled = [
+        (yield* scheduler.submit({ scanType: "untrusted", targets: "127.0.0.1", name: "pool 1" })).task.id,
+        (yield* scheduler.submit({ scanType: "untrusted", targets: "127.0.0.1", name: "pool 2" })).task.id
+      ]
+      const bound = (yield* scheduler.submit({ scanType: "untrusted", targets: "127.0.0.1", name: "for scanner1", instance: "scanner1" })).task
+      const done = yield* Effect.forEach(pooled, (id) => awaitTask(id, isTerminal))
+      assert.deepStrictEqual(done.map((t) => [t.state, t.instance]), [["completed", "scanner2"], ["completed", "scanner2"]])
+      for (const t of done) launchedOnce("scanner2", t.scanName)
+      const waiting = yield* scheduler.get(bound.id)
+      assert.strictEqual(waiting.state, "queued", "a task bound to a scanner the worker may not use stays queued")
+      assert.strictEqual(sim.scanner("scanner1").stats().scans_created[Task.scanName(bound.id, 1)], undefined)
+      yield* scheduler.cancel(bound.id)
+    }).pipe(Effect.provide(layer), Effect.provide(env.logs.layer))
   })
 
   it.live("retries a transient 5xx burst in place without creating or launching twice", () => {

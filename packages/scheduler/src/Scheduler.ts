@@ -120,6 +120,36 @@ export interface Claim {
 }
 
 /**
+ * What `claim` takes.
+ *
+ * - `pool`: the pool to claim from (default: the default pool).
+ * - `worker`: the lease owner name (shown in task status).
+ * - `instances`: restricts where *new* work starts: a pool task is assigned only to a listed scanner,
+ *   an instance-bound task is claimed only if its scanner is listed (capacity, circuits and FIFO order as
+ *   usual, all in the same atomic step). Ids that are not scanners of the pool are ignored, so one list
+ *   can span several pools; an empty list starts nothing new. A task whose lease expired is still taken
+ *   over whatever its scanner, because its scan must be finished (the worker resumes it from its phase).
+ *
+ * @category models
+ */
+export interface ClaimOptions {
+  readonly pool?: string | undefined
+  readonly worker: string
+  readonly instances?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * What `setPhase` records besides the phase: the Nessus scan id, and the scan's progress in percent
+ * (a finite number from 0 to 100).
+ *
+ * @category models
+ */
+export interface PhasePatch {
+  readonly nessusScanId?: number | undefined
+  readonly progress?: number | undefined
+}
+
+/**
  * A failed attempt as the worker reports it. `retryable` overrides the classification of `reason`.
  *
  * @category models
@@ -276,12 +306,25 @@ export interface Service {
   /** Cancels a queued task at once, or a running one (the worker stops the scan and releases). */
   readonly cancel: (id: string) => Effect.Effect<Task.Task, SchedulerError.SchedulerError>
 
-  readonly claim: (options: { readonly pool?: string | undefined; readonly worker: string }) => Effect.Effect<Option.Option<Claim>, SchedulerError.SchedulerError>
+  /**
+   * Claims the next task of a pool and the scanner to run it on (see {@link ClaimOptions}); `None` when
+   * nothing can start now.
+   */
+  readonly claim: (options: ClaimOptions) => Effect.Effect<Option.Option<Claim>, SchedulerError.SchedulerError>
   readonly heartbeat: (lease: Lease) => Effect.Effect<Lease, SchedulerError.SchedulerError>
-  readonly setPhase: (lease: Lease, phase: Task.Phase, patch?: { readonly nessusScanId?: number | undefined }) => Effect.Effect<void, SchedulerError.SchedulerError>
+  /**
+   * Records the phase reached (phases only move forward) and, optionally, the Nessus scan id and the
+   * scan's progress in percent (0–100, shown as `task.progress`).
+   */
+  readonly setPhase: (lease: Lease, phase: Task.Phase, patch?: PhasePatch) => Effect.Effect<void, SchedulerError.SchedulerError>
   /** Marks the task completed with the worker's results and frees its slot. */
   readonly complete: (lease: Lease, result?: Task.CompletionResult) => Effect.Effect<void, SchedulerError.SchedulerError>
-  readonly fail: (lease: Lease, failure: Failure) => Effect.Effect<FailOutcome, SchedulerError.SchedulerError>
+  /**
+   * Reports a failed attempt: a retry with backoff (transient) or the dead-letter queue (permanent).
+   * `result`, when given, is recorded on the task as `complete` records it (validation summary,
+   * authentication status, artifacts), e.g. for an `authentication_failed` verdict.
+   */
+  readonly fail: (lease: Lease, failure: Failure, result?: Task.CompletionResult) => Effect.Effect<FailOutcome, SchedulerError.SchedulerError>
   /** Hands a lease back at once (graceful shutdown): the next claim takes the task over from its phase. */
   readonly release: (lease: Lease) => Effect.Effect<void, SchedulerError.SchedulerError>
   /** The scan credential of a task (named or unsealed inline), `None` for untrusted scans. */
@@ -345,6 +388,7 @@ const toTask = (r: TaskRecord): Task.Task => ({
   requestedInstance: r.requestedInstance,
   instance: r.instance,
   nessusScanId: r.nessusScanId,
+  progress: r.progress,
   scanName: r.attempt > 0 ? Task.scanName(r.id, r.attempt) : undefined,
   state: r.state,
   phase: r.phase,
@@ -537,6 +581,7 @@ const makeWith = (store: Store, options: Options = {}): Effect.Effect<Service, n
         requestedInstance: req.instance,
         instance: undefined,
         nessusScanId: undefined,
+        progress: undefined,
         state: "queued",
         phase: undefined,
         attempt: 0,
@@ -685,16 +730,32 @@ const makeWith = (store: Store, options: Options = {}): Effect.Effect<Service, n
       expiresAt: r.leaseUntil as number
     })
 
-    const slotCache = new WeakMap<ScannerConfig.Pool, ReadonlyArray<{ readonly id: string; readonly max: number; readonly enabled: boolean }>>()
-    const claim = (opts: { readonly pool?: string | undefined; readonly worker: string }) =>
+    type Slots = ReadonlyArray<{ readonly id: string; readonly max: number; readonly enabled: boolean }>
+    // Per pool object (a reload makes new ones): every slot, and the slots of each instance filter seen.
+    const slotCache = new WeakMap<ScannerConfig.Pool, { readonly all: Slots; readonly filtered: Map<string, Slots> }>()
+    const slotsOf = (pool: ScannerConfig.Pool, instances: ReadonlyArray<string> | undefined): Slots => {
+      let entry = slotCache.get(pool)
+      if (entry === undefined) {
+        entry = { all: pool.scanners.map((s) => ({ id: s.instanceId, max: s.maxConcurrentScans, enabled: s.enabled })), filtered: new Map() }
+        slotCache.set(pool, entry)
+      }
+      if (instances === undefined) return entry.all
+      const key = instances.join("\n")
+      let slots = entry.filtered.get(key)
+      if (slots === undefined) {
+        slots = entry.all.filter((sl) => instances.includes(sl.id))
+        if (entry.filtered.size < 64) entry.filtered.set(key, slots)
+      }
+      return slots
+    }
+    const claim = (opts: ClaimOptions) =>
       Effect.gen(function*() {
         const c = yield* config
         const pool = yield* poolOrFail(c, opts.pool)
-        let slots = slotCache.get(pool)
-        if (slots === undefined) {
-          slots = pool.scanners.map((s) => ({ id: s.instanceId, max: s.maxConcurrentScans, enabled: s.enabled }))
-          slotCache.set(pool, slots)
+        if (opts.instances !== undefined && !opts.instances.every((i) => typeof i === "string" && i.length > 0)) {
+          return yield* invalid("claim: instances must be a list of scanner instance ids (non-empty strings).")
         }
+        const slots = slotsOf(pool, opts.instances)
         const result = yield* store.claim({
           pool: pool.name,
           slots,
@@ -724,10 +785,14 @@ const makeWith = (store: Store, options: Options = {}): Effect.Effect<Service, n
         return { ...lease, expiresAt: t + leaseMs }
       })
 
-    const setPhase = (lease: Lease, phase: Task.Phase, patch: { readonly nessusScanId?: number | undefined } = {}) =>
+    const setPhase = (lease: Lease, phase: Task.Phase, patch: PhasePatch = {}) =>
       Effect.gen(function*() {
         if (!Task.phases.includes(phase)) return yield* invalid(`Unknown phase "${String(phase)}".`)
-        const r = yield* store.setPhase(lease.taskId, lease.token, yield* now, phase, patch.nessusScanId)
+        const progress = patch.progress
+        if (progress !== undefined && !(typeof progress === "number" && progress >= 0 && progress <= 100)) {
+          return yield* invalid(`Progress ${String(progress)} of task ${lease.taskId} is not a percentage; report a number from 0 to 100.`)
+        }
+        const r = yield* store.setPhase(lease.taskId, lease.token, yield* now, phase, patch.nessusScanId, progress)
         if (typeof r === "object") {
           return yield* Effect.fail(
             SchedulerError.make("invalid_transition", `Task ${lease.taskId} is in phase ${r.current}; phases only move forward (not back to ${phase}).`, {
@@ -744,7 +809,7 @@ const makeWith = (store: Store, options: Options = {}): Effect.Effect<Service, n
         if (r !== "ok") return yield* Effect.fail(leaseError(lease.taskId, r))
       })
 
-    const fail = (lease: Lease, failure: Failure) =>
+    const fail = (lease: Lease, failure: Failure, result: Task.CompletionResult = {}) =>
       Effect.gen(function*() {
         const t = yield* now
         const transient = failure.retryable ?? Retry.isTransient(failure.reason)
@@ -754,6 +819,7 @@ const makeWith = (store: Store, options: Options = {}): Effect.Effect<Service, n
           token: lease.token,
           now: t,
           error: { at: iso(t) as string, reason: failure.reason, message: failure.message.slice(0, 2000) },
+          result,
           transient: transient && Option.isSome(delay),
           scannerFailure: Retry.isScannerFailure(failure.reason),
           maxRetries: retry.retries,

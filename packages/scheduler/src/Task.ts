@@ -253,6 +253,12 @@ export interface Task {
   /** The scanner running (or last running) the task. */
   readonly instance: string | undefined
   readonly nessusScanId: number | undefined
+  /**
+   * Progress of the current attempt's Nessus scan in percent (0–100), as last reported by the worker
+   * (`setPhase(lease, phase, { progress })`); `undefined` until the worker reports one. Kept across a
+   * takeover, cleared when a new attempt is queued.
+   */
+  readonly progress?: number | undefined
   /** The unique Nessus scan name of the current attempt (see {@link scanName}). */
   readonly scanName: string | undefined
   readonly state: State
@@ -301,7 +307,8 @@ export interface QueuePosition {
 }
 
 /**
- * What the worker reports when a task finished successfully.
+ * What the worker reports with `complete` (a finished task), or with `fail` when it has results despite
+ * the failure (e.g. the validation summary of an `authentication_failed` scan).
  *
  * @category models
  */

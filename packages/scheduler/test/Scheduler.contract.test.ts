@@ -314,6 +314,155 @@ describe.each(backends)("Scheduler contract ($name)", (backend: Backend) => {
       assert.strictEqual((yield* s.get(a.task.id)).nessusScanId, 7)
     })))
 
+  it.effect("setPhase records the scan's progress on the task (get and list), kept across a takeover, cleared for a new attempt", () =>
+    provide(Effect.gen(function*() {
+      const s = yield* Scheduler.Scheduler
+      const { task } = yield* s.submit(untrusted("192.0.2.10"))
+      assert.isUndefined(task.progress)
+      const a = yield* claimSome(s, "a")
+      assert.isUndefined(a.task.progress)
+      yield* s.setPhase(a.lease, "launched", { nessusScanId: 11, progress: 0 })
+      assert.strictEqual((yield* s.get(task.id)).progress, 0)
+      yield* s.setPhase(a.lease, "polling", { nessusScanId: 11, progress: 42.5 })
+      const polled = yield* s.get(task.id)
+      assert.strictEqual(polled.progress, 42.5)
+      assert.strictEqual(polled.nessusScanId, 11)
+      assert.strictEqual((yield* s.list({ state: "running" })).tasks[0]?.progress, 42.5)
+      // a phase update without progress keeps the last one
+      yield* s.setPhase(a.lease, "polling")
+      assert.strictEqual((yield* s.get(task.id)).progress, 42.5)
+      for (const bad of [-1, 100.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+        const e = yield* errorOf(s.setPhase(a.lease, "polling", { progress: bad }))
+        assert.strictEqual(e.reason, "invalid_input")
+        assert.include(e.message, "0 to 100")
+      }
+      assert.strictEqual((yield* s.get(task.id)).progress, 42.5, "a refused update changes nothing")
+      // the lease still fences it
+      yield* TestClock.adjust("61 seconds")
+      const b = yield* claimSome(s, "b")
+      assert.isTrue(b.takeover)
+      assert.strictEqual(b.task.progress, 42.5, "a takeover resumes the same scan")
+      assert.strictEqual(yield* reasonOf(s.setPhase(a.lease, "polling", { progress: 90 })), "lease_lost")
+      yield* s.setPhase(b.lease, "polling", { progress: 100 })
+      // a transient failure queues a new attempt (a new scan): its progress starts over
+      const out = yield* s.fail(b.lease, { reason: "http_5xx", message: "HTTP 502" })
+      assert.strictEqual(out._tag, "Retrying")
+      assert.isUndefined(out.task.progress)
+      assert.isUndefined((yield* s.get(task.id)).progress)
+      yield* TestClock.adjust("2 seconds")
+      const c = yield* claimSome(s, "c")
+      assert.strictEqual(c.task.attempt, 2)
+      assert.isUndefined(c.task.progress)
+      yield* s.setPhase(c.lease, "polling", { progress: 100 })
+      yield* s.complete(c.lease)
+      const done = yield* s.get(task.id)
+      assert.strictEqual(done.state, "completed")
+      assert.strictEqual(done.progress, 100)
+    })))
+
+  it.effect("fail records the worker's results (validation, authentication status, artifacts) like complete", () =>
+    provide(Effect.gen(function*() {
+      const s = yield* Scheduler.Scheduler
+      const { task } = yield* s.submit({ scanType: "authenticated", targets: "192.0.2.1", name: "auth", credential: "linux-admin" })
+      const c = yield* claimSome(s, "w")
+      yield* s.setPhase(c.lease, "validating", { nessusScanId: 5, progress: 100 })
+      const validation = { valid: false, error: { code: "authentication_failed", message: "no host logged in" }, failed_hosts: ["192.0.2.1"] }
+      const out = yield* s.fail(
+        c.lease,
+        { reason: "authentication_failed", message: "Authentication failed on 192.0.2.1." },
+        { validation, authenticationStatus: "failed", artifacts: { nessus: "/data/x/scan.nessus", index: "/data/x/index" } }
+      )
+      assert.strictEqual(out._tag, "DeadLettered")
+      assert.strictEqual(out.task.authenticationStatus, "failed")
+      const failed = yield* s.get(task.id)
+      assert.strictEqual(failed.state, "failed")
+      assert.strictEqual(failed.authenticationStatus, "failed")
+      assert.deepStrictEqual(failed.validation, validation)
+      assert.deepStrictEqual(failed.artifacts, { nessus: "/data/x/scan.nessus", index: "/data/x/index" })
+      assert.strictEqual(failed.errors[0]?.reason, "authentication_failed")
+      const entry = yield* s.dlqInspect(task.id)
+      assert.deepStrictEqual(entry.task.validation, validation)
+      assert.strictEqual(entry.task.authenticationStatus, "failed")
+      // a retried failure records its results too; parts not given leave the task unchanged
+      const { task: t2 } = yield* s.submit(untrusted("192.0.2.2"))
+      const c2 = yield* claimSome(s, "w")
+      const retry = yield* s.fail(c2.lease, { reason: "timeout", message: "export timed out" }, { artifacts: { status: "/data/y/status.json" } })
+      assert.strictEqual(retry._tag, "Retrying")
+      const queued = yield* s.get(t2.id)
+      assert.deepStrictEqual(queued.artifacts, { status: "/data/y/status.json" })
+      assert.isUndefined(queued.validation)
+      assert.isUndefined(queued.authenticationStatus)
+      // without a result, nothing is recorded (the two-argument call is unchanged)
+      const { task: t3 } = yield* s.submit(untrusted("192.0.2.3"))
+      const c3 = yield* claimSome(s, "w")
+      yield* s.fail(c3.lease, { reason: "invalid_targets", message: "refused" })
+      const plain = yield* s.get(t3.id)
+      assert.isUndefined(plain.validation)
+      assert.isUndefined(plain.artifacts)
+      // the lease fences it: a zombie cannot write results
+      assert.strictEqual(yield* reasonOf(s.fail(c.lease, { reason: "internal", message: "late" }, { authenticationStatus: "success" })), "lease_lost")
+      assert.strictEqual((yield* s.get(task.id)).authenticationStatus, "failed")
+    })))
+
+  it.effect("claim with an instance filter starts new work only on the listed scanners; takeovers are not filtered", () =>
+    provide(Effect.gen(function*() {
+      const s = yield* Scheduler.Scheduler
+      const a = yield* s.submit(untrusted("192.0.2.1", { name: "a" }))
+      const b = yield* s.submit(untrusted("192.0.2.2", { name: "b", instance: "s3" }))
+      const c = yield* s.submit(untrusted("192.0.2.3", { name: "c", instance: "s1" }))
+      const d = yield* s.submit(untrusted("192.0.2.4", { name: "d" }))
+      const only = (worker: string, instances: ReadonlyArray<string>) => s.claim({ worker, instances })
+      // a (pool task) goes to s1, the only listed scanner, although s2 and s3 are as free
+      const c1 = yield* only("w1", ["s1"])
+      assert.isTrue(Option.isSome(c1))
+      if (Option.isSome(c1)) {
+        assert.strictEqual(c1.value.task.id, a.task.id)
+        assert.strictEqual(c1.value.lease.instanceId, "s1")
+      }
+      // s2: b (bound to s3) and c (bound to s1) are not for it; d is
+      const c2 = yield* only("w2", ["s2", "not-a-scanner"])
+      assert.isTrue(Option.isSome(c2))
+      if (Option.isSome(c2)) {
+        assert.strictEqual(c2.value.task.id, d.task.id)
+        assert.strictEqual(c2.value.lease.instanceId, "s2")
+      }
+      assert.isTrue(Option.isNone(yield* only("w2", ["s2"])), "nothing left that may run on s2")
+      assert.isTrue(Option.isNone(yield* only("w0", [])), "an empty filter starts nothing")
+      assert.isTrue(Option.isNone(yield* s.claim({ worker: "w", pool: "solo", instances: ["s1", "s2", "s3"] })), "no scanner of the pool listed")
+      // FIFO among what the filter allows: b (older, bound to s3) before c (bound to s1)
+      const c3 = yield* only("w3", ["s1", "s3"])
+      assert.isTrue(Option.isSome(c3) && c3.value.task.id === b.task.id && c3.value.lease.instanceId === "s3")
+      const c4 = yield* only("w1", ["s1"])
+      assert.isTrue(Option.isSome(c4) && c4.value.task.id === c.task.id && c4.value.lease.instanceId === "s1")
+      // capacity still holds under the filter: s1 is full (a, c), the others are not
+      const e = yield* s.submit(untrusted("192.0.2.5", { name: "e" }))
+      assert.isTrue(Option.isNone(yield* only("w1", ["s1"])), "s1 is at max_concurrent_scans")
+      assert.deepStrictEqual(yield* runningOf(s, "nessus"), { s1: 2, s2: 1, s3: 1 })
+      const c5 = yield* only("w2", ["s1", "s2"])
+      assert.isTrue(Option.isSome(c5) && c5.value.task.id === e.task.id && c5.value.lease.instanceId === "s2")
+      // a lease that expired is taken over by any worker, whatever its filter (the scan must be finished)
+      yield* TestClock.adjust("61 seconds")
+      const taken: Array<string> = []
+      for (let i = 0; i < 10; i++) {
+        const t = yield* only("w9", ["s2"])
+        if (Option.isNone(t)) break
+        assert.isTrue(t.value.takeover)
+        assert.strictEqual(t.value.scanner?.instanceId, t.value.lease.instanceId)
+        taken.push(`${t.value.task.id}@${t.value.lease.instanceId}`)
+      }
+      assert.deepStrictEqual(
+        taken.sort(),
+        [`${a.task.id}@s1`, `${b.task.id}@s3`, `${c.task.id}@s1`, `${d.task.id}@s2`, `${e.task.id}@s2`].sort()
+      )
+      const inSolo = yield* s.submit(untrusted("192.0.2.9", { pool: "solo" }))
+      const w = yield* claimSome(s, "w", "solo")
+      assert.strictEqual(w.task.id, inSolo.task.id)
+      yield* TestClock.adjust("61 seconds")
+      const soloTakeover = yield* s.claim({ worker: "w", pool: "solo", instances: [] })
+      assert.isTrue(Option.isSome(soloTakeover) && soloTakeover.value.takeover, "a filter without scanners of the pool still takes over")
+      assert.strictEqual(yield* reasonOf(s.claim({ worker: "w", instances: [""] })), "invalid_input")
+    })))
+
   it.effect("transient failures retry with backoff, then dead-letter; DLQ retry really reruns", () =>
     provide(Effect.gen(function*() {
       const s = yield* Scheduler.Scheduler

@@ -225,6 +225,8 @@ local head = redis.call('ZRANGE', qkey(pool, nil), 0, 0, 'WITHSCORES')
 -- Least-utilised admissible scanner; ties go round-robin (the scan starts at the head task's sequence
 -- number, which moves with every claim).
 local rot = tonumber(head[2]) or 0
+-- A worker whose instance filter leaves no scanner of this pool only takes over (above).
+if n == 0 then return { 'none' } end
 local fields = {}
 for i = 0, n - 1 do
   local sid = ARGV[12 + i * 3]
@@ -294,19 +296,18 @@ return 'ok'
 `
 )
 
-/** ARGV: P, id, token, now, phase, nessusScanId or ''. */
+/** ARGV: P, id, token, now, phase, nessusScanId or '', progress or ''. */
 export const setPhase = script("setPhase", `
-local id, token, now, phase, scanId = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local id, token, now, phase, scanId, progress = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local order = { creating = 1, launched = 2, polling = 3, exporting = 4, validating = 5 }
 local f, err = checked(id, token, { 'phase' })
 if err then return { err } end
 local current = nz(f[5])
 if current and order[phase] < order[current] then return { 'bad_phase', current } end
-if scanId ~= '' then
-  redis.call('HSET', tkey(id), 'phase', phase, 'updatedAt', now, 'nessusScanId', scanId)
-else
-  redis.call('HSET', tkey(id), 'phase', phase, 'updatedAt', now)
-end
+local a = { 'phase', phase, 'updatedAt', now }
+if scanId ~= '' then a[#a + 1] = 'nessusScanId'; a[#a + 1] = scanId end
+if progress and progress ~= '' then a[#a + 1] = 'progress'; a[#a + 1] = progress end
+redis.call('HSET', tkey(id), unpack(a))
 return { 'ok' }
 `
 )
@@ -329,7 +330,7 @@ return { 'ok' }
 `
 )
 
-/** ARGV: P, id, token, now, errorJson, transient, scannerFailure, maxRetries, delayMs, ttlFailed, threshold, cooldownMs. */
+/** ARGV: P, id, token, now, errorJson, transient, scannerFailure, maxRetries, delayMs, ttlFailed, threshold, cooldownMs, ...result field/value. */
 export const fail = script("fail", `
 local id, token, now, errJson = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
 local transient, scannerFailure, maxRetries, delay = ARGV[6] == '1', ARGV[7] == '1', tonumber(ARGV[8]), tonumber(ARGV[9])
@@ -353,14 +354,20 @@ e.instanceId = inst
 errors[#errors + 1] = e
 local tk = tkey(id)
 local attempt, runBase = tonumber(f[5]) or 0, tonumber(f[6]) or 0
+local a
 if transient and (attempt - runBase - 1) < maxRetries then
-  redis.call('HSET', tk, 'state', 'queued', 'retryAt', now + delay, 'errors', cjson.encode(errors), 'updatedAt', now,
-    'leaseToken', '', 'leaseOwner', '', 'leaseUntil', '', 'phase', '', 'instance', '', 'nessusScanId', '')
+  a = { 'state', 'queued', 'retryAt', now + delay, 'errors', cjson.encode(errors), 'updatedAt', now,
+    'leaseToken', '', 'leaseOwner', '', 'leaseUntil', '', 'phase', '', 'instance', '', 'nessusScanId', '', 'progress', '' }
+else
+  a = { 'state', 'failed', 'finishedAt', now, 'errors', cjson.encode(errors), 'updatedAt', now,
+    'leaseToken', '', 'leaseOwner', '', 'leaseUntil', '', 'phase', '' }
+end
+for i = 13, #ARGV do a[#a + 1] = ARGV[i] end
+redis.call('HSET', tk, unpack(a))
+if a[2] == 'queued' then
   redis.call('ZADD', P .. 'delayed:' .. pool, now + delay, id)
   return { 'retried', now + delay, redis.call('HGETALL', tk) }
 end
-redis.call('HSET', tk, 'state', 'failed', 'finishedAt', now, 'errors', cjson.encode(errors), 'updatedAt', now,
-  'leaseToken', '', 'leaseOwner', '', 'leaseUntil', '', 'phase', '')
 redis.call('ZADD', P .. 'dlq:' .. pool, now, id)
 redis.call('ZADD', P .. 'expiry', now + ttl, id)
 return { 'failed', 0, redis.call('HGETALL', tk) }
@@ -463,7 +470,7 @@ redis.call('ZREM', P .. 'dlq:' .. f[2], id)
 redis.call('ZREM', P .. 'expiry', id)
 local seq = redis.call('INCR', P .. 'seq')
 redis.call('HSET', tk, 'state', 'queued', 'seq', seq, 'runBase', f[4] or 0, 'updatedAt', now, 'cancelRequested', '0',
-  'finishedAt', '', 'phase', '', 'instance', '', 'nessusScanId', '', 'retryAt', '', 'leaseToken', '', 'leaseOwner', '', 'leaseUntil', '')
+  'finishedAt', '', 'phase', '', 'instance', '', 'nessusScanId', '', 'progress', '', 'retryAt', '', 'leaseToken', '', 'leaseOwner', '', 'leaseUntil', '')
 qadd(f[2], nz(f[3]), seq, id)
 return 'ok'
 `

@@ -85,6 +85,13 @@ class SortedSet {
 
 const phaseOrder: Record<Task.Phase, number> = { creating: 1, launched: 2, polling: 3, exporting: 4, validating: 5 }
 
+/** The fields of a worker's result that it actually gave (absent ones leave the task unchanged). */
+const resultPatch = (result: Task.CompletionResult): Partial<Pick<TaskRecord, "validation" | "authenticationStatus" | "artifacts">> => ({
+  ...(result.validation !== undefined ? { validation: result.validation } : {}),
+  ...(result.authenticationStatus !== undefined ? { authenticationStatus: result.authenticationStatus } : {}),
+  ...(result.artifacts !== undefined ? { artifacts: result.artifacts } : {})
+})
+
 export const make = (): Store => {
   const tasks = new Map<string, TaskRecord>()
   const zsets = new Map<string, SortedSet>()
@@ -245,6 +252,7 @@ export const make = (): Store => {
           startedAt: now,
           updatedAt: now,
           nessusScanId: undefined,
+          progress: undefined,
           retryAt: undefined,
           finishedAt: undefined
         })
@@ -263,12 +271,12 @@ export const make = (): Store => {
         return "ok"
       }),
 
-    setPhase: (id, token, now, phase, nessusScanId) =>
+    setPhase: (id, token, now, phase, nessusScanId, progress) =>
       sync(() => {
         const c = check(id, token)
         if (!c.ok) return c.result
         if (c.r.phase !== undefined && phaseOrder[phase] < phaseOrder[c.r.phase]) return { _tag: "BadPhase" as const, current: c.r.phase }
-        update(id, { phase, updatedAt: now, ...(nessusScanId !== undefined ? { nessusScanId } : {}) })
+        update(id, { phase, updatedAt: now, ...(nessusScanId !== undefined ? { nessusScanId } : {}), ...(progress !== undefined ? { progress } : {}) })
         return "ok"
       }),
 
@@ -278,16 +286,7 @@ export const make = (): Store => {
         if (!c.ok) return c.result
         const r = c.r
         freeSlot(r)
-        update(id, {
-          ...noLease,
-          state: "completed",
-          phase: undefined,
-          finishedAt: now,
-          updatedAt: now,
-          ...(result.validation !== undefined ? { validation: result.validation } : {}),
-          ...(result.authenticationStatus !== undefined ? { authenticationStatus: result.authenticationStatus } : {}),
-          ...(result.artifacts !== undefined ? { artifacts: result.artifacts } : {})
-        })
+        update(id, { ...noLease, state: "completed", phase: undefined, finishedAt: now, updatedAt: now, ...resultPatch(result) })
         const d = durations.get(r.pool) ?? new Map<number, number>()
         d.set(r.seq % keepDurations, now - (r.startedAt ?? now))
         durations.set(r.pool, d)
@@ -296,7 +295,7 @@ export const make = (): Store => {
         return "ok"
       }),
 
-    fail: ({ circuit, delayMs, error, id, maxRetries, now, scannerFailure, token, transient, ttls }) =>
+    fail: ({ circuit, delayMs, error, id, maxRetries, now, result, scannerFailure, token, transient, ttls }) =>
       sync(() => {
         const c = check(id, token)
         if (!c.ok) return c.result
@@ -312,12 +311,24 @@ export const make = (): Store => {
           ...(r.instance !== undefined ? { instanceId: r.instance } : {})
         }
         const errors = [...r.errors, entry]
+        const results = resultPatch(result)
         if (transient && r.attempt - r.runBase - 1 < maxRetries) {
-          const rec = update(id, { ...noLease, errors, state: "queued", phase: undefined, instance: undefined, nessusScanId: undefined, updatedAt: now, retryAt: now + delayMs })
+          const rec = update(id, {
+            ...noLease,
+            ...results,
+            errors,
+            state: "queued",
+            phase: undefined,
+            instance: undefined,
+            nessusScanId: undefined,
+            progress: undefined,
+            updatedAt: now,
+            retryAt: now + delayMs
+          })
           z(`delayed:${r.pool}`).add(id, now + delayMs)
           return { _tag: "Retried" as const, retryAt: now + delayMs, record: rec }
         }
-        const rec = update(id, { ...noLease, errors, state: "failed", phase: undefined, finishedAt: now, updatedAt: now })
+        const rec = update(id, { ...noLease, ...results, errors, state: "failed", phase: undefined, finishedAt: now, updatedAt: now })
         z(`dlq:${r.pool}`).add(id, now)
         z("expiry").add(id, now + ttls.failed)
         return { _tag: "Failed" as const, record: rec }
@@ -403,6 +414,7 @@ export const make = (): Store => {
           phase: undefined,
           instance: undefined,
           nessusScanId: undefined,
+          progress: undefined,
           retryAt: undefined,
           cancelRequested: false,
           ...noLease

@@ -10,6 +10,15 @@ import { type Checked, fromHash, type Store, type TaskRecord, toHash } from "./s
 
 const s = (n: number | undefined) => (n === undefined ? "" : String(n))
 
+/** HSET field/value pairs of the parts of a worker's result it gave. */
+const resultFields = (result: Task.CompletionResult): Array<string> => {
+  const fields: Array<string> = []
+  if (result.validation !== undefined) fields.push("validation", JSON.stringify(result.validation))
+  if (result.authenticationStatus !== undefined) fields.push("authenticationStatus", result.authenticationStatus)
+  if (result.artifacts !== undefined) fields.push("artifacts", JSON.stringify(result.artifacts))
+  return fields
+}
+
 const withoutSeq = (pairs: ReadonlyArray<string>): Array<string> => {
   const out: Array<string> = []
   for (let i = 0; i + 1 < pairs.length; i += 2) if (pairs[i] !== "seq") out.push(pairs[i] as string, pairs[i + 1] as string)
@@ -96,19 +105,15 @@ export const make = (redis: Redis.Redis["Service"], prefix: string): Store => {
 
     heartbeat: (id, token, now, leaseMs) => Effect.map(run(Lua.heartbeat, `task:${id}`, [id, token, now, leaseMs]), (r) => r as Checked),
 
-    setPhase: (id, token, now, phase, nessusScanId) =>
-      Effect.map(run(Lua.setPhase, `task:${id}`, [id, token, now, phase, s(nessusScanId)]), (r) => {
+    setPhase: (id, token, now, phase, nessusScanId, progress) =>
+      Effect.map(run(Lua.setPhase, `task:${id}`, [id, token, now, phase, s(nessusScanId), s(progress)]), (r) => {
         const [tag, current] = r as [string, string | undefined]
         return tag === "bad_phase" ? { _tag: "BadPhase" as const, current: current as Task.Phase | undefined } : (tag as Checked)
       }),
 
     complete: ({ circuit, id, keepDurations, now, result, token, ttls }) => {
-      const fields: Array<string> = []
-      if (result.validation !== undefined) fields.push("validation", JSON.stringify(result.validation))
-      if (result.authenticationStatus !== undefined) fields.push("authenticationStatus", result.authenticationStatus)
-      if (result.artifacts !== undefined) fields.push("artifacts", JSON.stringify(result.artifacts))
       return Effect.map(
-        run(Lua.complete, `task:${id}`, [id, token, now, ttls.completed, circuit.threshold, circuit.cooldownMs, keepDurations, ...fields]),
+        run(Lua.complete, `task:${id}`, [id, token, now, ttls.completed, circuit.threshold, circuit.cooldownMs, keepDurations, ...resultFields(result)]),
         (r) => (r as [Checked])[0]
       )
     },
@@ -126,7 +131,8 @@ export const make = (redis: Redis.Redis["Service"], prefix: string): Store => {
           input.delayMs,
           input.ttls.failed,
           input.circuit.threshold,
-          input.circuit.cooldownMs
+          input.circuit.cooldownMs,
+          ...resultFields(input.result)
         ]),
         (r) => {
           const [tag, at, h] = r as [string, number | undefined, Array<string> | undefined]

@@ -30,6 +30,8 @@ export interface TaskRecord {
   readonly requestedInstance: string | undefined
   readonly instance: string | undefined
   readonly nessusScanId: number | undefined
+  /** The scan's progress (0–100) as last reported by the worker for the current attempt. */
+  readonly progress: number | undefined
   readonly state: Task.State
   readonly phase: Task.Phase | undefined
   readonly attempt: number
@@ -98,6 +100,7 @@ export interface Store {
   readonly getMany: (ids: ReadonlyArray<string>) => E<ReadonlyArray<TaskRecord>>
   readonly claim: (input: {
     readonly pool: string
+    /** The scanners new tasks may go to (a worker's instance filter already applied); takeovers ignore it. */
     readonly slots: ReadonlyArray<Slot>
     readonly now: number
     readonly leaseMs: number
@@ -112,7 +115,8 @@ export interface Store {
     token: string,
     now: number,
     phase: Task.Phase,
-    nessusScanId: number | undefined
+    nessusScanId: number | undefined,
+    progress: number | undefined
   ) => E<Checked | { readonly _tag: "BadPhase"; readonly current: Task.Phase | undefined }>
   readonly complete: (input: {
     readonly id: string
@@ -129,6 +133,8 @@ export interface Store {
     readonly token: string
     readonly now: number
     readonly error: { readonly at: string; readonly reason: string; readonly message: string }
+    /** Results the worker has despite the failure (validation summary, authentication status, artifacts). */
+    readonly result: Task.CompletionResult
     readonly transient: boolean
     readonly scannerFailure: boolean
     readonly maxRetries: number
@@ -192,6 +198,7 @@ const doc = new Set(["id", "traceId", "scanType", "targets", "name", "descriptio
 const json = new Set(["errors", "validation", "artifacts"])
 const numbers = new Set([
   "nessusScanId",
+  "progress",
   "attempt",
   "runBase",
   "updatedAt",

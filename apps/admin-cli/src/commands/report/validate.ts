@@ -2,6 +2,7 @@
 import { Args, Flags } from "@oclif/core"
 import { Authentication, Verdict } from "@nessus-mcp/validator"
 import { BaseCommand } from "../../BaseCommand.js"
+import * as Views from "../../Views.js"
 
 const MAX_HOST_ROWS = 50
 
@@ -35,6 +36,8 @@ export default class ReportValidate extends BaseCommand<typeof ReportValidate> {
       default: "untrusted" as const
     })()
   }
+
+  static override resultSchema = Views.ReportValidate
 
   async run(): Promise<Verdict.Verdict> {
     const verdict = await this.runEffect(Verdict.validateFile(this.args.file, { scanType: this.flags["scan-type"] }))

@@ -1,0 +1,252 @@
+/**
+ * Talking to the scanners of scanners.yaml from the CLI: a `NessusClient` per scanner built the way the
+ * worker builds it (auth from `api_mode` and the credentials, TLS from `tls.*`, secrets `Redacted`), the
+ * checks of `scanners check`, and the housekeeping janitor (stop stale scans, delete old scans this
+ * system created, delete expired artifacts).
+ *
+ * | scanners.yaml | client auth |
+ * | --- | --- |
+ * | username/password, `api_mode: auto` | `auto` (reads `license.features.scan_api`; web-UI token when the API is gated) |
+ * | username/password, `api_mode: api` | `session` |
+ * | username/password, `api_mode: web-ui` | `web-ui` |
+ * | access_key/secret_key, `auto` or `api` | `api-keys` |
+ */
+import { NodeHttpClient } from "@effect/platform-node"
+import { NessusClient, NessusError, NessusModel, NessusTls } from "@nessus-mcp/nessus-client"
+import { Housekeeping, type ScannerConfig } from "@nessus-mcp/scheduler"
+import { Clock, Duration, Effect, Layer, Option, Schedule } from "effect"
+import { readFile, rm } from "node:fs/promises"
+import * as path from "node:path"
+import type * as Views from "./Views.js"
+
+/** A scanner definition that cannot be turned into a client (bad combination, unreadable CA file). */
+export class ScannerSetupError extends Error {
+  readonly _tag = "ScannerSetupError"
+  readonly reason = "scanner_invalid"
+}
+
+/** The client auth for a scanner definition (see the table above). */
+export const authOf = (scanner: ScannerConfig.Scanner): Effect.Effect<NessusClient.Auth, ScannerSetupError> => {
+  const auth = scanner.auth
+  if (auth._tag === "ApiKeys") {
+    return scanner.apiMode === "web-ui"
+      ? Effect.fail(new ScannerSetupError(`api_mode web-ui needs a username and password (the web UI token comes with a session); API keys cannot drive it.`))
+      : Effect.succeed({ mode: "api-keys", accessKey: auth.accessKey, secretKey: auth.secretKey })
+  }
+  switch (scanner.apiMode) {
+    case "api":
+      return Effect.succeed({ mode: "session", username: auth.username, password: auth.password })
+    case "web-ui":
+      return Effect.succeed({ mode: "web-ui", username: auth.username, password: auth.password })
+    case "auto":
+      return Effect.succeed({ mode: "auto", username: auth.username, password: auth.password })
+  }
+}
+
+/** How the scanner's certificate is trusted, in words. */
+export const tlsMode = (scanner: ScannerConfig.Scanner): string =>
+  scanner.url.startsWith("http:")
+    ? "none (plain http)"
+    : scanner.tls.caFile !== undefined
+    ? `ca_file ${scanner.tls.caFile}`
+    : scanner.tls.fingerprint !== undefined
+    ? "pinned fingerprint"
+    : scanner.tls.insecure === true
+    ? "insecure (not verified)"
+    : "system CAs"
+
+const connectOf = (scanner: ScannerConfig.Scanner) =>
+  Effect.gen(function*() {
+    const caFile = scanner.tls.caFile
+    const ca = caFile === undefined ? undefined : yield* Effect.tryPromise({
+      try: () => readFile(caFile, "utf8"),
+      catch: (cause) =>
+        new ScannerSetupError(`cannot read tls.ca_file ${caFile} (${(cause as NodeJS.ErrnoException).code ?? String(cause)}); fix the path in the scanners file.`)
+    })
+    return yield* NessusTls.undiciConnect({
+      ...(ca !== undefined ? { ca } : {}),
+      ...(scanner.tls.fingerprint !== undefined ? { fingerprint256: scanner.tls.fingerprint } : {}),
+      ...(scanner.tls.insecure === true ? { insecure: true } : {})
+    }).pipe(Effect.mapError((e) => new ScannerSetupError(e.message)))
+  })
+
+/**
+ * Runs `f` with a client of the scanner (no read retries: the CLI reports what it sees). The session, if
+ * any, is logged out and the connection pool closed when `f` ends.
+ */
+export const withClient = <A, E>(
+  scanner: ScannerConfig.Scanner,
+  f: (client: NessusClient.Service) => Effect.Effect<A, E>,
+  options: { readonly timeout?: Duration.Input | undefined; readonly retry?: boolean | undefined } = {}
+): Effect.Effect<A, E | NessusError.NessusError | ScannerSetupError> =>
+  Effect.gen(function*() {
+    const auth = yield* authOf(scanner)
+    const connect = yield* connectOf(scanner)
+    const program = Effect.gen(function*() {
+      const client = yield* NessusClient.make({
+        url: scanner.url,
+        auth,
+        requestTimeout: options.timeout ?? "10 seconds",
+        retry: options.retry === true ? undefined : false
+      })
+      return yield* f(client)
+    })
+    return yield* Effect.scoped(program).pipe(Effect.provide(NodeHttpClient.layerUndiciOptions({ connect })))
+  })
+
+type Check = typeof Views.ScannerCheck.Type["scanners"][number]
+
+const isLoopback = (url: string) => {
+  try {
+    const host = new URL(url).hostname
+    return host === "localhost" || host === "[::1]" || host.startsWith("127.")
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Checks one scanner: reachability (`GET /server/status`), TLS, login (an authenticated read), the Nessus
+ * version and licence (`GET /server/properties`, `scan_api`), and the API mode the worker will use, with a
+ * verdict: `failed` when the worker could not run scans there, `warning` when it can but something needs
+ * attention, else `ok`. Never fails; every problem is in the result.
+ */
+export const check = (scanner: ScannerConfig.Scanner, timeout: Duration.Input): Effect.Effect<Check> =>
+  Effect.gen(function*() {
+    const started = yield* Clock.currentTimeMillis
+    const plainHttp = scanner.url.startsWith("http:")
+    const result = {
+      instance_id: scanner.instanceId,
+      name: scanner.name,
+      pool: scanner.pool,
+      url: scanner.url,
+      enabled: scanner.enabled,
+      reachable: "skipped" as Check["reachable"],
+      tls: { result: "skipped" as Check["reachable"], mode: tlsMode(scanner) },
+      login: "skipped" as Check["login"],
+      server_status: null as string | null,
+      nessus_version: null as string | null,
+      nessus_type: null as string | null,
+      scan_api: null as boolean | null,
+      api_mode_configured: scanner.apiMode,
+      api_mode_used: null as Check["api_mode_used"],
+      problems: [] as Array<string>,
+      notes: [] as Array<string>
+    }
+    const warnings: Array<string> = []
+
+    const steps = (client: NessusClient.Service) =>
+      Effect.gen(function*() {
+        const status = yield* Effect.result(client.serverStatus)
+        if (status._tag === "Failure") {
+          const e = status.failure
+          if (e.reason === "Transport" && NessusError.isCertificateError(e.code)) {
+            result.reachable = "ok"
+            result.tls.result = "failed"
+            result.problems.push(`TLS: the certificate is not trusted (${e.code}); set tls.ca_file to its CA or tls.fingerprint to its SHA-256 fingerprint.`)
+          } else {
+            result.reachable = "failed"
+            result.problems.push(`unreachable: ${e.code ?? e.reason}${e.status !== undefined ? ` (HTTP ${e.status})` : ""}; check the URL, the network and that Nessus runs.`)
+          }
+          return
+        }
+        result.reachable = "ok"
+        if (!plainHttp) result.tls.result = "ok"
+        result.server_status = status.success.status
+        if (status.success.status !== "ready") warnings.push(`Nessus is not ready (status ${status.success.status}${status.success.progress != null ? `, ${status.success.progress}%` : ""}); scans start once it is.`)
+        const props = yield* Effect.result(client.serverProperties)
+        if (props._tag === "Success") {
+          const p = props.success
+          result.nessus_version = p.nessus_ui_version ?? p.server_version ?? null
+          result.nessus_type = p.nessus_type ?? null
+          result.scan_api = p.license?.features?.scan_api ?? null
+        } else {
+          warnings.push(`could not read /server/properties (${props.failure.reason}); version and licence unknown.`)
+        }
+        const login = yield* Effect.result(client.listFolders)
+        if (login._tag === "Failure") {
+          result.login = "failed"
+          const e = login.failure
+          result.problems.push(
+            e.reason === "Unauthorized" || e.reason === "Forbidden"
+              ? `login refused (${e.reason}${e.nessusMessage !== undefined ? `: ${e.nessusMessage}` : ""}); check the username/password or API keys in the scanners file.`
+              : `login failed: ${e.reason}${e.code !== undefined ? ` (${e.code})` : ""}.`
+          )
+          return
+        }
+        result.login = "ok"
+        const mode = yield* Effect.result(client.authMode)
+        if (mode._tag === "Success") result.api_mode_used = mode.success
+        if (result.scan_api === false) {
+          if (result.api_mode_used === "web-ui") result.notes.push("licence has scan_api: false; scans are driven through the web UI token (web-ui mode).")
+          else {
+            result.problems.push(
+              `licence has scan_api: false, so creating scans through the API is refused (HTTP 412) in ${result.api_mode_used ?? "this"} mode; use api_mode auto or web-ui with a username and password.`
+            )
+          }
+        }
+      })
+
+    const ran = yield* Effect.result(withClient(scanner, steps, { timeout }).pipe(Effect.timeout(Duration.sum(Duration.fromInputUnsafe(timeout), Duration.seconds(5)))))
+    if (ran._tag === "Failure") {
+      const e = ran.failure as { readonly _tag?: string; readonly message?: string }
+      result.problems.push(e._tag === "TimeoutError" ? "no answer in time." : `cannot build a client: ${e.message ?? String(e)}`)
+    }
+    if (!scanner.enabled) warnings.push("disabled in the scanners file (enabled: false): it gets no new scans.")
+    if (plainHttp && !isLoopback(scanner.url)) warnings.push("plain http: the scanner login travels unencrypted; use https.")
+    result.notes.push(...warnings)
+    const verdict: Check["verdict"] = result.problems.length > 0 ? "failed" : warnings.length > 0 ? "warning" : "ok"
+    return { ...result, verdict, elapsed_ms: (yield* Clock.currentTimeMillis) - started }
+  })
+
+/**
+ * The housekeeping janitor of the CLI (same behaviour as the worker's): stop a stale task's scan, delete
+ * an expired task's `DATA_DIR/<task>/`, and delete finished scans this system created (in its folder and
+ * named `nmcp-…`) that last changed before the cut-off.
+ */
+export const janitor = (options: { readonly dataDir: string; readonly folder?: string | undefined }): Layer.Layer<Housekeeping.ScanJanitor> =>
+  Layer.succeed(
+    Housekeeping.ScanJanitor,
+    Housekeeping.ScanJanitor.of({
+      stopScan: (task, scanner) =>
+        scanner === undefined
+          ? Effect.fail(new Error(`scanner ${task.instance ?? "?"} is no longer configured; stop scan ${task.scanName ?? "?"} by hand`))
+          : withClient(scanner, (client) =>
+            Effect.gen(function*() {
+              let scanId = task.nessusScanId
+              if (scanId === undefined && task.scanName !== undefined) {
+                const found = yield* client.findScanByName(task.scanName)
+                if (Option.isSome(found)) scanId = found.value.id
+              }
+              if (scanId === undefined) return
+              const current = yield* client.scanProgress(scanId)
+              if (!NessusModel.isActive(current.status)) return
+              yield* client.stopScan(scanId).pipe(Effect.catchIf((e) => e.reason === "Conflict", () => Effect.void))
+              yield* client.scanProgress(scanId).pipe(
+                Effect.repeat({ schedule: Schedule.spaced("1 second"), until: (p) => !NessusModel.isActive(p.status) }),
+                Effect.timeoutOption("60 seconds")
+              )
+            }), { retry: true }),
+      deleteArtifacts: (task) =>
+        Effect.tryPromise(() => rm(path.join(options.dataDir, task.id), { recursive: true, force: true })),
+      deleteFinishedScans: (scanner, { before, dryRun, isOwnScanName }) =>
+        withClient(scanner, (client) =>
+          Effect.gen(function*() {
+            const name = scanner.folder ?? options.folder ?? "nessus-mcp"
+            const folder = (yield* client.listFolders).find((f) => f.name === name && f.type !== "trash")
+            if (folder === undefined) return 0
+            const cutoff = Math.floor(before.getTime() / 1000)
+            const old = (yield* client.listScans({ folderId: folder.id })).filter((s) =>
+              s.folder_id === folder.id && isOwnScanName(s.name) && NessusModel.isTerminal(s.status) &&
+              (s.last_modification_date ?? s.creation_date ?? Number.MAX_SAFE_INTEGER) < cutoff
+            )
+            if (dryRun) return old.length
+            let deleted = 0
+            for (const s of old) {
+              const r = yield* Effect.result(client.deleteScan(s.id))
+              if (r._tag === "Success") deleted++
+            }
+            return deleted
+          }), { retry: true })
+    })
+  )
