@@ -2,7 +2,7 @@ import { defineConfig } from "vitest/config"
 
 export default defineConfig({
   test: {
-    projects: ["packages/*", "apps/*", "prod"],
+    projects: ["packages/*", "apps/*", "prod", "prod/reliability"],
     globalSetup: ["./config/testing/globalSetup.ts"],
     reporters: ["default", "./config/testing/summaryReporter.ts"],
     testTimeout: 60_000,

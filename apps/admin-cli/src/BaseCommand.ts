@@ -124,6 +124,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   override async catch(err: Error & { exitCode?: number }): Promise<unknown> {
     const e = normalize(err)
+    // A failed parse is still a parse: keeps oclif from warning that the command never parsed its arguments.
+    this.parsed = true
     process.exitCode = e.oclif.exit ?? ExitCode.internal
     if (this.jsonEnabled()) {
       this.logJson(this.toErrorJson(e))
@@ -137,7 +139,9 @@ const normalize = (err: unknown): CommandError => {
   if (err instanceof CommandError) return err
   const e = err as Error & { oclif?: { exit?: number | false }; code?: string }
   const exit = e?.oclif?.exit
-  if (exit === ExitCode.usage || (e?.name ?? "").includes("Parse") || /^(Missing|Unexpected|Expected|Nonexistent)/.test(e?.message ?? "")) {
+  // oclif's parse errors (CLIParseError and subclasses) carry the parser's input in `parse`.
+  const parseError = typeof e === "object" && e !== null && "parse" in e
+  if (exit === ExitCode.usage || parseError || /^(Missing|Unexpected|Expected|Nonexistent|Parsing)/.test(e?.message ?? "")) {
     return new CommandError("usage_error", e.message, ExitCode.usage)
   }
   if (typeof exit === "number" && e instanceof Errors.CLIError) return new CommandError(e.code ?? "error", e.message, exit)

@@ -96,6 +96,11 @@ export const withClient = <A, E>(
 
 type Check = typeof Views.ScannerCheck.Type["scanners"][number]
 
+const loginProblem = (e: NessusError.NessusError): string =>
+  e.reason === "Unauthorized" || e.reason === "Forbidden"
+    ? `login refused (${e.reason}${e.nessusMessage !== undefined ? `: ${e.nessusMessage}` : ""}); check the username/password or API keys in the scanners file.`
+    : `login failed: ${e.reason}${e.code !== undefined ? ` (${e.code})` : ""}.`
+
 const isLoopback = (url: string) => {
   try {
     const host = new URL(url).hostname
@@ -144,9 +149,18 @@ export const check = (scanner: ScannerConfig.Scanner, timeout: Duration.Input): 
             result.reachable = "ok"
             result.tls.result = "failed"
             result.problems.push(`TLS: the certificate is not trusted (${e.code}); set tls.ca_file to its CA or tls.fingerprint to its SHA-256 fingerprint.`)
-          } else {
+          } else if (e.reason === "Unauthorized" || e.reason === "Forbidden") {
+            // the client logs in before its first call when the mode needs a session
+            result.reachable = "ok"
+            if (!plainHttp) result.tls.result = "ok"
+            result.login = "failed"
+            result.problems.push(loginProblem(e))
+          } else if (e.reason === "Transport" || e.reason === "Timeout") {
             result.reachable = "failed"
             result.problems.push(`unreachable: ${e.code ?? e.reason}${e.status !== undefined ? ` (HTTP ${e.status})` : ""}; check the URL, the network and that Nessus runs.`)
+          } else {
+            result.reachable = "ok"
+            result.problems.push(`GET /server/status failed: ${e.reason}${e.status !== undefined ? ` (HTTP ${e.status})` : ""}; is this a Nessus scanner?`)
           }
           return
         }
@@ -167,11 +181,7 @@ export const check = (scanner: ScannerConfig.Scanner, timeout: Duration.Input): 
         if (login._tag === "Failure") {
           result.login = "failed"
           const e = login.failure
-          result.problems.push(
-            e.reason === "Unauthorized" || e.reason === "Forbidden"
-              ? `login refused (${e.reason}${e.nessusMessage !== undefined ? `: ${e.nessusMessage}` : ""}); check the username/password or API keys in the scanners file.`
-              : `login failed: ${e.reason}${e.code !== undefined ? ` (${e.code})` : ""}.`
-          )
+          result.problems.push(loginProblem(e))
           return
         }
         result.login = "ok"

@@ -8,7 +8,7 @@ import type { ScannerConfig, Scheduler, Task } from "@nessus-mcp/scheduler"
 import { Schema } from "effect"
 
 const Str = Schema.String
-const Num = Schema.Number
+const Num = Schema.Finite
 const Bool = Schema.Boolean
 const Nullable = <S extends Schema.Top>(s: S) => Schema.NullOr(s)
 const nul = <A>(a: A | undefined): A | null => (a === undefined ? null : a)
@@ -410,7 +410,15 @@ export const configSummary = (c: ScannerConfig.Config): NonNullable<typeof Confi
       api_mode: s.apiMode,
       max_concurrent_scans: s.maxConcurrentScans,
       enabled: s.enabled,
-      tls: s.tls.caFile !== undefined ? `ca_file ${s.tls.caFile}` : s.tls.fingerprint !== undefined ? "pinned fingerprint" : s.tls.insecure ? "insecure" : "system CAs"
+      tls: s.url.startsWith("http:")
+        ? "none (plain http)"
+        : s.tls.caFile !== undefined
+        ? `ca_file ${s.tls.caFile}`
+        : s.tls.fingerprint !== undefined
+        ? "pinned fingerprint"
+        : s.tls.insecure
+        ? "insecure"
+        : "system CAs"
     }))
   })),
   credentials: c.credentials.map((x) => ({ name: x.name, type: x.type, username: x.username, elevate_privileges_with: x.elevatePrivilegesWith }))

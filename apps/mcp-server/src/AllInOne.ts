@@ -14,6 +14,7 @@ import { Effect, Option, Redacted } from "effect"
 import { randomBytes } from "node:crypto"
 import * as Backend from "./Backend.js"
 import * as HttpServer from "./HttpServer.js"
+import * as Logging from "./Logging.js"
 import * as Main from "./Main.js"
 import * as ServerConfig from "./ServerConfig.js"
 
@@ -167,6 +168,8 @@ export const program = (config: ServerConfig.Shape, token: string | undefined, e
       const simulated = simulator?.scanners.map((s) => ({ id: s.id, url: s.url })) ?? []
       const write = (text: string) => Effect.sync(() => (config.transport === "http" ? process.stdout : process.stderr).write(text + "\n"))
       yield* Main.program(config, {
+        // The banner is on stdout for the person who started it; JSON logs stay on stderr here.
+        logSink: Logging.stderr,
         // The worker polls quickly: the simulator's scans take seconds, not hours.
         scanService: Backend.layer({
           worker: "always",
@@ -198,6 +201,7 @@ export const main = (argv: ReadonlyArray<string>, env: Record<string, string | u
   Main.runMain(argv, prepared.env, {
     name: "nessus-mcp-all-in-one",
     usage,
+    logSink: Logging.stderr,
     run: (config) => program(config, prepared.token, prepared.env)
   })
 }

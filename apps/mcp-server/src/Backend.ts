@@ -6,11 +6,17 @@
  *
  * An in-memory queue is only visible to this process, so `nessus-mcp` without `REDIS_URL` runs its own worker
  * (mode `"auto"`); with Redis the workers are separate processes. `nessus-mcp-all-in-one` always runs one.
+ *
+ * The backend also registers the shared-state gauges (scanners, queues, DLQ, read from the scheduler's store)
+ * in the server's `Metrics` registry and contributes its readiness checks (`Health.Readiness`: the scanners
+ * file, and Redis with `maxmemory-policy noeviction`).
  */
 import { Credentials, Redis, ScannerConfig, Scheduler, SchedulerError } from "@nessus-mcp/scheduler"
+import { Health as WorkerHealth, WorkerMetrics } from "@nessus-mcp/worker"
 import { Effect, Layer, Option } from "effect"
+import * as Health from "./Health.js"
 import * as LocalWorker from "./LocalWorker.js"
-import type { Metrics } from "./Metrics.js"
+import { Metrics } from "./Metrics.js"
 import type { ScanService } from "./ScanService.js"
 import * as SchedulerScanService from "./SchedulerScanService.js"
 import { ServerConfig } from "./ServerConfig.js"
@@ -48,17 +54,29 @@ export const scannerConfigLayer: Layer.Layer<ScannerConfig.ScannerConfig, Schedu
  * @category layers
  */
 export const layerScheduler = (options: Scheduler.Options = {}): Layer.Layer<SchedulerServices, SchedulerError.SchedulerError, ServerConfig> =>
-  Layer.unwrap(
+  Layer.unwrap(Effect.map(ServerConfig, (config) => schedulerStack(config, options).scheduler))
+
+/** The scheduler stack and the readiness checks that go with it, sharing one Redis connection. */
+const schedulerStack = (config: ServerConfig["Service"], options: Scheduler.Options) => {
+  const credentials = Credentials.layer(Option.match(config.credentialsKey, { onNone: () => ({}), onSome: (key) => ({ key }) }))
+  // One layer value: built once per composition, so the scheduler and the health check share the connection.
+  const redis = Option.map(config.redisUrl, (url) => Redis.layer({ url }))
+  const scheduler = Option.match(redis, {
+    onNone: () => Scheduler.layerMemory(options),
+    onSome: (r) => Scheduler.layerRedis({ ...options, prefix: config.redisKeyPrefix }).pipe(Layer.provide(r))
+  }).pipe(Layer.provideMerge(credentials), Layer.provideMerge(scannerConfigLayer))
+  const redisCheck = Option.match(redis, {
+    onNone: () => Effect.succeed<ReadonlyArray<Health.Check>>([]),
+    onSome: (r) => Effect.map(WorkerHealth.redis, (check) => [check]).pipe(Effect.provide(r))
+  })
+  const readiness = Layer.effect(
+    Health.Readiness,
     Effect.gen(function*() {
-      const config = yield* ServerConfig
-      const credentials = Credentials.layer(Option.match(config.credentialsKey, { onNone: () => ({}), onSome: (key) => ({ key }) }))
-      const scheduler = Option.match(config.redisUrl, {
-        onNone: () => Scheduler.layerMemory(options),
-        onSome: (url) => Scheduler.layerRedis({ ...options, prefix: config.redisKeyPrefix }).pipe(Layer.provide(Redis.layer({ url })))
-      })
-      return scheduler.pipe(Layer.provideMerge(credentials), Layer.provideMerge(scannerConfigLayer))
+      return [yield* WorkerHealth.config, ...(yield* redisCheck)]
     })
   )
+  return { scheduler, readiness }
+}
 
 /**
  * Settings of {@link layer}.
@@ -81,13 +99,18 @@ export interface Options {
  *
  * @category layers
  */
-export const layer = (options: Options = {}): Layer.Layer<ScanService, SchedulerError.SchedulerError, ServerConfig | Metrics> =>
+export const layer = (
+  options: Options = {}
+): Layer.Layer<ScanService | Health.Readiness, SchedulerError.SchedulerError, ServerConfig | Metrics> =>
   Layer.unwrap(
     Effect.gen(function*() {
       const config = yield* ServerConfig
       const mode = options.worker ?? "auto"
       const withWorker = mode === "always" || (mode === "auto" && Option.isNone(config.redisUrl))
       const worker = withWorker ? LocalWorker.layer(options.workerOptions) : Layer.empty
-      return Layer.mergeAll(SchedulerScanService.layer, worker).pipe(Layer.provide(layerScheduler(options.scheduler)))
+      const stack = schedulerStack(config, options.scheduler ?? {})
+      // The shared-state gauges on this server's /metrics, with the worker's collector (read from the store).
+      const sharedState = Layer.effectDiscard(Effect.flatMap(Metrics, (m) => WorkerMetrics.registerSharedState(m.registry)))
+      return Layer.mergeAll(SchedulerScanService.layer, worker, sharedState, stack.readiness).pipe(Layer.provide(stack.scheduler))
     })
   )

@@ -1,53 +1,46 @@
 /**
- * Liveness and readiness. Liveness only says the process answers. Readiness runs every configured check
- * (Redis reachable, config loaded, data directory writable, ...) with a time bound and reports each one; the
- * checks are plain effects supplied by the app so the HTTP layer knows nothing about Redis or files.
+ * Liveness and readiness of the MCP server, with the worker's implementation (`@nessus-mcp/worker`'s
+ * `Health`): liveness only says the process answers; readiness runs every check concurrently, each bounded
+ * in time, and reports each one with a short, secret-free reason. The HTTP layer knows nothing about Redis or
+ * files: it runs the checks it is given.
+ *
+ * The server's checks: `config` (the configuration was decoded; with the scheduler backend, the scanners file
+ * is loaded and has pools), `data_dir` (writable), and with `REDIS_URL` `redis` (Redis answers and runs with
+ * `maxmemory-policy noeviction`, which the queue needs: an evicting Redis silently drops tasks). The backend
+ * contributes its checks through the {@link Readiness} service.
  */
-import { Duration, Effect } from "effect"
-import { randomUUID } from "node:crypto"
-import { rm, writeFile } from "node:fs/promises"
-import { join } from "node:path"
-import { connect } from "node:net"
+import { Health as Shared } from "@nessus-mcp/worker"
+import { Context, Effect } from "effect"
 
 /**
  * One readiness check: fails with a short, secret-free reason.
  *
  * @category models
  */
-export interface Check {
-  readonly name: string
-  readonly run: Effect.Effect<void, string>
-}
+export type Check = Shared.Check
 
 /**
  * The readiness report served by `/health/ready`.
  *
  * @category models
  */
-export interface Report {
-  readonly status: "ok" | "fail"
-  readonly checks: Readonly<Record<string, { readonly status: "ok" | "fail"; readonly reason?: string }>>
-}
+export type Report = Shared.Report
 
 /**
- * Runs all checks concurrently, each bounded by `timeout`.
+ * Readiness checks contributed by the backend (e.g. Redis with its eviction policy, the scanners file),
+ * run next to the server's own. Optional: without it only the server's checks run.
+ *
+ * @category services
+ */
+export class Readiness extends Context.Service<Readiness, ReadonlyArray<Check>>()("@nessus-mcp/mcp-server/Readiness") {}
+
+/**
+ * Runs all checks concurrently, each bounded by `timeout` (default 2 s).
  *
  * @category combinators
  */
-export const ready = (checks: ReadonlyArray<Check>, timeout: Duration.Input = "2 seconds"): Effect.Effect<Report> =>
-  Effect.forEach(checks, (check) =>
-    check.run.pipe(
-      Effect.timeoutOrElse({ duration: timeout, orElse: () => Effect.fail(`no answer within ${Duration.format(Duration.fromInputUnsafe(timeout))}`) }),
-      Effect.match({
-        onFailure: (reason) => [check.name, { status: "fail" as const, reason }] as const,
-        onSuccess: () => [check.name, { status: "ok" as const }] as const
-      })
-    ), { concurrency: "unbounded" }).pipe(
-      Effect.map((results) => ({
-        status: results.every(([, r]) => r.status === "ok") ? "ok" as const : "fail" as const,
-        checks: Object.fromEntries(results)
-      }))
-    )
+export const ready = (checks: ReadonlyArray<Check>, timeout: Parameters<typeof Shared.ready>[1] = "2 seconds"): Effect.Effect<Report> =>
+  Shared.ready(checks, timeout)
 
 /**
  * Always passes: the configuration was decoded before the server started.
@@ -57,54 +50,8 @@ export const ready = (checks: ReadonlyArray<Check>, timeout: Duration.Input = "2
 export const configLoaded: Check = { name: "config", run: Effect.void }
 
 /**
- * Writes and removes a probe file in `dir`.
+ * Writes and removes a probe file in `dir` (creating `dir` if needed).
  *
  * @category checks
  */
-export const dataDirWritable = (dir: string): Check => ({
-  name: "data_dir",
-  run: Effect.tryPromise({
-    try: async () => {
-      const probe = join(dir, `.health-${randomUUID()}`)
-      await writeFile(probe, "ok")
-      await rm(probe)
-    },
-    catch: (error) => `data directory is not writable (${(error as NodeJS.ErrnoException).code ?? "error"})`
-  })
-})
-
-/**
- * Sends `PING` (after `AUTH` when the URL carries a password) and expects `+PONG`. The URL is never echoed.
- *
- * @category checks
- */
-export const redisReachable = (redisUrl: URL): Check => ({
-  name: "redis",
-  run: Effect.callback<void, string>((resume) => {
-    const port = redisUrl.port === "" ? 6379 : Number(redisUrl.port)
-    const host = redisUrl.hostname.replace(/^\[|\]$/g, "")
-    const socket = connect({ host, port })
-    const password = decodeURIComponent(redisUrl.password)
-    const user = decodeURIComponent(redisUrl.username)
-    let buffer = ""
-    socket.once("error", (error: NodeJS.ErrnoException) => {
-      socket.destroy()
-      resume(Effect.fail(`redis unreachable (${error.code ?? "error"})`))
-    })
-    socket.on("connect", () => {
-      const auth = password === "" ? "" : user === "" ? `AUTH ${password}\r\n` : `AUTH ${user} ${password}\r\n`
-      socket.write(`${auth}PING\r\n`)
-    })
-    socket.on("data", (chunk) => {
-      buffer += chunk.toString("utf8")
-      if (buffer.includes("+PONG")) {
-        socket.end()
-        resume(Effect.void)
-      } else if (buffer.startsWith("-") || buffer.includes("\r\n-")) {
-        socket.destroy()
-        resume(Effect.fail("redis refused the connection (authentication or state error)"))
-      }
-    })
-    return Effect.sync(() => socket.destroy())
-  })
-})
+export const dataDirWritable = (dir: string): Check => Shared.dataDirWritable(dir)

@@ -30,7 +30,8 @@ export const layer = (options: Options = {}): Layer.Layer<never, never, Schedule
       const worker = Worker.layerComplete({
         ...options,
         dataDir: config.dataDir,
-        metrics: { registry: metrics.registry, processMetrics: false }
+        // Process metrics and the shared-state gauges are the server's (the backend registers the latter).
+        metrics: { registry: metrics.registry, processMetrics: false, sharedState: false }
       })
       return Layer.effectDiscard(
         Effect.gen(function*() {

@@ -1,10 +1,18 @@
 /**
- * Structured JSON logs, one object per line on stderr (stdout belongs to the stdio protocol): `level`, `time`,
- * `message`, `service`, `trace_id` when a tool call is being served, plus the fiber's log annotations. Secrets
- * never reach a log line because nothing secret is ever logged: arguments are not logged, bearer tokens are
- * referred to by name, and `Redacted` values render as `<redacted>`.
+ * Structured JSON logs, one object per line: `level`, `time`, `message`, `service`, `trace_id` (plus `tool`
+ * and `principal`) while a tool call is served, `task_id` on lines about a task, plus the fiber's other log
+ * annotations. The logger is the worker's (`@nessus-mcp/worker`'s `Logging`), so both processes write the
+ * same shape.
+ *
+ * Where the lines go: over HTTP to **stdout**, like every other process; over stdio to **stderr**, because
+ * stdout carries the MCP protocol there and a log line on it would corrupt the stream. `Main` picks the sink
+ * from the transport.
+ *
+ * Secrets never reach a log line: arguments are not logged, bearer tokens are referred to by name, and
+ * `Redacted` values render as `<redacted>`.
  */
-import { Cause, Effect, Layer, Logger, References } from "effect"
+import { Logging as Shared } from "@nessus-mcp/worker"
+import { Effect, type Layer } from "effect"
 import type * as LogLevel from "effect/LogLevel"
 
 /**
@@ -12,69 +20,46 @@ import type * as LogLevel from "effect/LogLevel"
  *
  * @category models
  */
-export type Sink = (line: string) => void
+export type Sink = Shared.Sink
 
 /**
- * The default sink: `process.stderr`.
+ * A sink to `process.stdout` (HTTP transport).
  *
  * @category constructors
  */
-export const stderr: Sink = (line) => {
-  process.stderr.write(line + "\n")
-}
+export const stdout: Sink = Shared.stdout
 
-const render = (value: unknown): unknown => {
-  if (typeof value === "string" || typeof value === "number" || typeof value === "boolean" || value === null) return value
-  try {
-    return JSON.parse(JSON.stringify(value))
-  } catch {
-    return String(value)
-  }
-}
+/**
+ * A sink to `process.stderr` (stdio transport, whose stdout is the protocol).
+ *
+ * @category constructors
+ */
+export const stderr: Sink = Shared.stderr
+
+/**
+ * The sink for a transport: stdout over HTTP, stderr over stdio.
+ *
+ * @category constructors
+ */
+export const sinkFor = (transport: "stdio" | "http"): Sink => (transport === "http" ? stdout : stderr)
 
 /**
  * A JSON-lines logger for the given service name.
  *
  * @category constructors
  */
-export const make = (service: string, sink: Sink): Logger.Logger<unknown, void> =>
-  Logger.make(({ cause, date, fiber, logLevel, message }) => {
-    const parts = Array.isArray(message) ? message : [message]
-    const entry: Record<string, unknown> = {
-      level: logLevel.toLowerCase(),
-      time: date.toISOString(),
-      message: parts.map((part) => (typeof part === "string" ? part : JSON.stringify(render(part)))).join(" "),
-      service
-    }
-    for (const [key, value] of Object.entries(fiber.getRef(References.CurrentLogAnnotations))) {
-      entry[key] = render(value)
-    }
-    if (cause.reasons.length > 0) entry["cause"] = Cause.pretty(cause)
-    sink(JSON.stringify(entry))
-  })
+export const make = (service: string, sink: Sink) => Shared.make(service, sink)
 
 /**
- * Parses `LOG_LEVEL` values (`debug`, `info`, `warn`/`warning`, `error`, `fatal`, `trace`, `none`), any case.
+ * Parses `LOG_LEVEL` values (`trace`, `debug`, `info`, `warn`/`warning`, `error`, `fatal`, `none`/`off`), any
+ * case; `undefined` for anything else.
  *
  * @category parsing
  */
-export const parseLevel = (text: string): LogLevel.LogLevel | undefined => {
-  switch (text.trim().toLowerCase()) {
-    case "trace": return "Trace"
-    case "debug": return "Debug"
-    case "info": return "Info"
-    case "warn":
-    case "warning": return "Warn"
-    case "error": return "Error"
-    case "fatal": return "Fatal"
-    case "none":
-    case "off": return "None"
-    default: return undefined
-  }
-}
+export const parseLevel = (text: string): LogLevel.LogLevel | undefined => Shared.parseLevel(text)
 
 /**
- * Replaces the default loggers with the JSON logger and sets the minimum level.
+ * Replaces the default loggers with the JSON logger and sets the minimum level (sink: stderr unless given).
  *
  * @category layers
  */
@@ -82,11 +67,7 @@ export const layer = (options: {
   readonly service: string
   readonly level: LogLevel.LogLevel
   readonly sink?: Sink | undefined
-}): Layer.Layer<never> =>
-  Layer.mergeAll(
-    Logger.layer([make(options.service, options.sink ?? stderr)]),
-    Layer.succeed(References.MinimumLogLevel, options.level)
-  )
+}): Layer.Layer<never> => Shared.layer({ service: options.service, level: options.level, sink: options.sink ?? stderr })
 
 /**
  * Runs `effect` with `trace_id` (and any other facts) attached to every log line it writes.

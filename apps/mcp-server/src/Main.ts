@@ -1,11 +1,13 @@
 /**
- * The `nessus-mcp` program: parses flags and environment (`ServerConfig`), installs the JSON logger, and serves
+ * The `nessus-mcp` program: parses flags and environment (`ServerConfig`), installs the JSON logger (stdout over
+ * HTTP, stderr over stdio) and, when `OTEL_EXPORTER_OTLP_ENDPOINT` is set, the OpenTelemetry span exporter, and serves
  * the tools over stdio or Streamable HTTP until stdin ends or SIGINT/SIGTERM arrives. `run` takes the
  * `ScanService` layer so the scheduler-backed implementation (or `pnpm start`'s in-process composition) plugs in
  * without touching the transports.
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Cause, Effect, Exit, Layer, Option, Redacted } from "effect"
+import { Tracing } from "@nessus-mcp/worker"
+import { Cause, Effect, Exit, Layer, Option } from "effect"
 import { mkdir } from "node:fs/promises"
 import * as Health from "./Health.js"
 import * as HttpServer from "./HttpServer.js"
@@ -23,34 +25,27 @@ import * as Stdio from "./Stdio.js"
 export interface Options<E = never> {
   /** The tools' backend (it may also start companions, e.g. an in-process worker that reports into `Metrics`). */
   readonly scanService: Layer.Layer<ScanService, E, ServerConfig.ServerConfig | Metrics.Metrics>
-  /** Extra readiness checks (e.g. scanner reachability) on top of config, data dir and Redis. */
+  /** Extra readiness checks (e.g. scanner reachability) on top of the server's and the backend's. */
   readonly readiness?: ReadonlyArray<Health.Check> | undefined
-  /** Log sink; stderr by default. */
+  /** Log sink; by default stdout over HTTP, stderr over stdio (where stdout is the protocol). */
   readonly logSink?: Logging.Sink | undefined
   /** Runs once the transport serves (HTTP: listening, with its address; stdio: connected). */
   readonly onServing?: ((serving: { readonly transport: "stdio" } | ({ readonly transport: "http" } & HttpServer.Running)) => Effect.Effect<void>) | undefined
 }
 
 /**
- * The readiness checks implied by the configuration: config loaded, data directory writable, Redis reachable
- * when `REDIS_URL` is set.
+ * The server's own readiness checks: config loaded, data directory writable. The backend adds its checks
+ * (`Health.Readiness`: the scanners file, Redis with `noeviction`).
  *
  * @category constructors
  */
 export const defaultReadiness = (config: ServerConfig.Shape): ReadonlyArray<Health.Check> => [
   Health.configLoaded,
-  Health.dataDirWritable(config.dataDir),
-  ...Option.match(config.redisUrl, {
-    onNone: () => [],
-    onSome: (url) => {
-      try {
-        return [Health.redisReachable(new URL(Redacted.value(url)))]
-      } catch {
-        return [{ name: "redis", run: Effect.fail("REDIS_URL is not a valid URL") } satisfies Health.Check]
-      }
-    }
-  })
+  Health.dataDirWritable(config.dataDir)
 ]
+
+/** Checks by name, a later one replacing an earlier one of the same name (the backend's `config` is finer). */
+const byName = (checks: ReadonlyArray<Health.Check>): ReadonlyArray<Health.Check> => [...new Map(checks.map((c) => [c.name, c])).values()]
 
 /**
  * Serves according to `config` until stopped.
@@ -65,6 +60,7 @@ export const program = <E>(config: ServerConfig.Shape, options: Options<E>) =>
       yield* Stdio.serveUntilEnd()
       return
     }
+    const backendChecks = Option.getOrElse(yield* Effect.serviceOption(Health.Readiness), () => [])
     yield* Effect.scoped(
       Effect.gen(function*() {
         const running = yield* HttpServer.serve({
@@ -73,7 +69,7 @@ export const program = <E>(config: ServerConfig.Shape, options: Options<E>) =>
           bearerTokens: config.bearerTokens,
           allowedHosts: config.allowedHosts,
           maxBodyBytes: config.maxBodyBytes,
-          readiness: [...defaultReadiness(config), ...(options.readiness ?? [])]
+          readiness: byName([...defaultReadiness(config), ...backendChecks, ...(options.readiness ?? [])])
         })
         if (options.onServing) yield* options.onServing({ transport: "http", ...running })
         return yield* Effect.never
@@ -86,7 +82,9 @@ export const program = <E>(config: ServerConfig.Shape, options: Options<E>) =>
         Layer.provide(Layer.succeed(ServerConfig.ServerConfig, config))
       )
     ),
-    Effect.provide(Logging.layer({ service: "nessus-mcp", level: config.logLevel, sink: options.logSink }))
+    // Outermost: the backend's fibers (an in-process worker) trace and log through these too.
+    Effect.provide(Tracing.layer(config.otlp)),
+    Effect.provide(Logging.layer({ service: "nessus-mcp", level: config.logLevel, sink: options.logSink ?? Logging.sinkFor(config.transport) }))
   )
 
 /**
@@ -116,7 +114,8 @@ export const runMain = <E>(
     process.exitCode = 2
     return
   }
-  const sink = options.logSink ?? Logging.stderr
+  // Before the configuration is decoded the transport comes from the raw flag or variable.
+  const sink = options.logSink ?? Logging.sinkFor((flags["MCP_TRANSPORT"] ?? env["MCP_TRANSPORT"]) === "http" ? "http" : "stdio")
   const startup = ServerConfig.load(flags, env).pipe(
     Effect.mapError((error) => new Error(`invalid configuration: ${error.message}`)),
     Effect.flatMap(options.run),

@@ -77,7 +77,7 @@ const sdkSchema = (schema: Schema.Top, io: "input" | "output"): StandardSchemaWi
   }
 }
 
-const traceparent = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/
+const traceparent = /^[\da-f]{2}-([\da-f]{32})-([\da-f]{16})-[\da-f]{2}$/
 
 /**
  * The trace id of a call: the caller's W3C `traceparent` trace id when valid, else a fresh random one.
@@ -88,6 +88,17 @@ export const traceIdOf = (meta: Readonly<Record<string, unknown>> | undefined): 
   const header = meta?.["traceparent"]
   const match = typeof header === "string" ? traceparent.exec(header.trim().toLowerCase()) : null
   return match && !/^0+$/.test(match[1]!) ? match[1]! : randomBytes(16).toString("hex")
+}
+
+/**
+ * The caller's span id from a valid W3C `traceparent` in `_meta`, else `undefined`.
+ *
+ * @category tracing
+ */
+export const parentSpanIdOf = (meta: Readonly<Record<string, unknown>> | undefined): string | undefined => {
+  const header = meta?.["traceparent"]
+  const match = typeof header === "string" ? traceparent.exec(header.trim().toLowerCase()) : null
+  return match && !/^0+$/.test(match[1]!) && !/^0+$/.test(match[2]!) ? match[2]! : undefined
 }
 
 /**
@@ -127,6 +138,7 @@ export const makeFactory = (options: FactoryOptions): Effect.Effect<McpServerFac
             const call: CallContext = {
               tool: definition.name,
               traceId: traceIdOf(ctx.mcpReq._meta as Record<string, unknown> | undefined),
+              parentSpanId: parentSpanIdOf(ctx.mcpReq._meta as Record<string, unknown> | undefined),
               principal: ctx.http?.authInfo?.clientId ?? options.defaultPrincipal,
               signal: ctx.mcpReq.signal
             }

@@ -19,6 +19,8 @@ export interface CallContext {
   readonly tool: string
   /** 32 lowercase hex digits; taken from the caller's W3C `traceparent` when it sent one. Store it with new tasks. */
   readonly traceId: string
+  /** The caller's span id from its `traceparent` (16 lowercase hex digits), when it sent one. */
+  readonly parentSpanId?: string | undefined
   /** Who called: the bearer token's name over HTTP, `"stdio"` over stdio. Never the token itself. */
   readonly principal: string
   /** Aborted when the client cancels the request or disconnects. */

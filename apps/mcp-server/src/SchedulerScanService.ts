@@ -11,6 +11,7 @@ import { Effect, Layer, Option, Result } from "effect"
 import { readFile } from "node:fs/promises"
 import * as path from "node:path"
 import { AppError, taskNotFound } from "./AppError.js"
+import { Metrics } from "./Metrics.js"
 import { type CallContext, ScanService } from "./ScanService.js"
 import { ServerConfig } from "./ServerConfig.js"
 import type * as Tools from "./Tools.js"
@@ -260,6 +261,10 @@ export const make: Effect.Effect<ScanService["Service"], never, Scheduler.Schedu
       ? Effect.succeed(null)
       : Effect.map(scannerConfig.current, (c) => ScannerConfig.scannerOf(c, instance)?.url ?? null)
 
+  // The tool layer serves every call with the server's Metrics; an implementation used on its own counts nothing.
+  const count = (scanType: string, status: "queued" | "cancelled") =>
+    Effect.flatMap(Effect.serviceOption(Metrics), Option.match({ onNone: () => Effect.void, onSome: (m) => m.recordScan(scanType, status) }))
+
   const submit = (request: Task.SubmitRequest, call: CallContext) =>
     Effect.gen(function*() {
       const submitted = yield* sched(scheduler.submit({ ...request, traceId: call.traceId }))
@@ -269,6 +274,7 @@ export const make: Effect.Effect<ScanService["Service"], never, Scheduler.Schedu
       const where = position === undefined
         ? `it is already ${task.state}`
         : `position ${position.position} in pool "${task.pool}"${wait === null ? "" : `, estimated wait about ${Math.ceil(wait)} min`}`
+      if (submitted.created) yield* count(task.scanType, "queued")
       yield* Effect.logInfo("scan submitted").pipe(
         Effect.annotateLogs({ task_id: task.id, pool: task.pool, scan_type: task.scanType, created: submitted.created })
       )
@@ -530,6 +536,8 @@ export const make: Effect.Effect<ScanService["Service"], never, Scheduler.Schedu
       const after = yield* sched(scheduler.cancel(before.id))
       // A running task turns cancelled at once; its worker sees the request, stops the Nessus scan and frees the slot.
       const stopping = before.state === "running"
+      // A running task's end is counted by its worker once the scan is stopped; a queued one ends here.
+      if (!stopping && after.state === "cancelled") yield* count(before.scanType, "cancelled")
       yield* Effect.logInfo("scan cancelled").pipe(Effect.annotateLogs({ task_id: after.id, previous_status: before.state }))
       return {
         task_id: after.id,

@@ -15,14 +15,14 @@
  * | | `DATA_DIR` | `./data` |
  * | | `CREDENTIALS_KEY` | unset: inline credentials refused |
  * | | `LOG_LEVEL` | `info` |
+ * | | `OTEL_EXPORTER_OTLP_ENDPOINT` (+ `_PROTOCOL`, `_HEADERS`, `OTEL_SERVICE_NAME`) | unset: no span export |
  *
  * Secrets (bearer tokens, the credentials key, the Redis URL, which may embed a password) stay `Redacted`.
  */
+import { Tracing, WorkerConfig } from "@nessus-mcp/worker"
 import { Config, ConfigProvider, Context, Effect, Layer, Option, Redacted } from "effect"
-import { existsSync } from "node:fs"
 import * as path from "node:path"
 import type * as LogLevel from "effect/LogLevel"
-import * as Logging from "./Logging.js"
 
 /**
  * A named bearer token; the name is what logs show.
@@ -54,6 +54,8 @@ export interface Shape {
   readonly dataDir: string
   readonly credentialsKey: Option.Option<Redacted.Redacted<string>>
   readonly logLevel: LogLevel.LogLevel
+  /** Span export (OpenTelemetry), when `OTEL_EXPORTER_OTLP_ENDPOINT` is set. */
+  readonly otlp: Option.Option<Tracing.Options>
 }
 
 /**
@@ -76,7 +78,8 @@ on http://HOST:PORT/mcp (with /health/live, /health/ready and /metrics beside it
 Environment: MCP_TRANSPORT, MCP_HOST (127.0.0.1), MCP_PORT (8000), MCP_BEARER_TOKENS (name:token,...),
 MCP_ALLOWED_HOSTS, MCP_MAX_BODY_BYTES, REDIS_URL (unset: in-memory queue, this process only),
 REDIS_KEY_PREFIX, SCANNER_CONFIG (default: config/scanners.yaml found from the working directory up),
-DATA_DIR (./data), CREDENTIALS_KEY, LOG_LEVEL.
+DATA_DIR (./data), CREDENTIALS_KEY, LOG_LEVEL, OTEL_EXPORTER_OTLP_ENDPOINT (span export, optional).
+Logs are JSON lines on stdout over HTTP, on stderr over stdio (stdout carries the protocol there).
 `
 
 const flagToVariable: Readonly<Record<string, string>> = {
@@ -141,13 +144,7 @@ export const parseBearerTokens = (text: string): ReadonlyArray<BearerToken> | { 
  *
  * @category parsing
  */
-export const findUpwards = (relative: string, from: string = process.cwd()): Option.Option<string> => {
-  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, relative)
-    if (existsSync(candidate)) return Option.some(candidate)
-    if (path.dirname(dir) === dir) return Option.none()
-  }
-}
+export const findUpwards = (relative: string, from: string = process.cwd()): Option.Option<string> => WorkerConfig.findUpwards(relative, from)
 
 const listOf = (text: string): ReadonlyArray<string> =>
   text.split(",").map((s) => s.trim().toLowerCase()).filter((s) => s.length > 0)
@@ -176,24 +173,14 @@ export const config: Config.Config<Shape> = Config.all({
     Config.flatMap((n) => (n >= 1024 && n <= 64 * 1024 * 1024 ? Config.succeed(n) : failWith("MCP_MAX_BODY_BYTES must be between 1024 and 67108864")))
   ),
   redisUrl: Config.option(Config.Redacted("REDIS_URL")),
-  redisKeyPrefix: Config.String("REDIS_KEY_PREFIX").pipe(
-    Config.withDefault("{nessus-mcp}:"),
-    Config.flatMap((prefix) =>
-      /^[\x21-\x7e]{1,64}$/.test(prefix) ? Config.succeed(prefix) : failWith("REDIS_KEY_PREFIX must be 1-64 printable characters without spaces")
-    )
-  ),
+  redisKeyPrefix: WorkerConfig.redisKeyPrefix,
   scannerConfig: Config.option(Config.String("SCANNER_CONFIG")).pipe(
     Config.map((given) => Option.isSome(given) ? Option.some(path.resolve(given.value)) : findUpwards(path.join("config", "scanners.yaml")))
   ),
   dataDir: Config.String("DATA_DIR").pipe(Config.withDefault("data"), Config.map((dir) => path.resolve(dir))),
   credentialsKey: Config.option(Config.Redacted("CREDENTIALS_KEY")),
-  logLevel: Config.String("LOG_LEVEL").pipe(
-    Config.withDefault("info"),
-    Config.flatMap((text) => {
-      const level = Logging.parseLevel(text)
-      return level === undefined ? failWith(`LOG_LEVEL "${text}" is not one of trace, debug, info, warn, error, fatal, none`) : Config.succeed(level)
-    })
-  )
+  logLevel: WorkerConfig.logLevel,
+  otlp: Tracing.config("nessus-mcp")
 })
 
 /**

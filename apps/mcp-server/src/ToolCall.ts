@@ -2,9 +2,11 @@
  * One tool call from raw arguments to MCP result: decode the arguments with the tool's schema (an error
  * names the argument), apply the cross-argument rules, run the `ScanService` handler, encode the output,
  * and convert the `Exit` into a `CallToolResult` — here and nowhere else. Every call is logged with its
- * trace id and counted in `nessus_api_requests_total`; a call never fails at the protocol level.
+ * trace id, traced in a span of the call's trace (`mcp.tool <name>`) and counted in
+ * `nessus_api_requests_total{tool,status}` (`ok` or the error code); a call never fails at the protocol level.
  */
 import type { CallToolResult } from "@modelcontextprotocol/server"
+import { Tracing } from "@nessus-mcp/worker"
 import { Cause, Clock, Effect, Exit, Option, Schema } from "effect"
 import * as AppError from "./AppError.js"
 import * as Logging from "./Logging.js"
@@ -159,8 +161,10 @@ export const bind = <I, IE, O, OE>(
           Effect.exit
         )
         const metrics = yield* Metrics
-        const status = Exit.isSuccess(exit) ? "success" : "error"
+        const failure = Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause) : Option.none()
+        const status = Exit.isSuccess(exit) ? "ok" : Option.match(failure, { onNone: () => "INTERNAL", onSome: AppError.code })
         yield* metrics.recordToolCall(definition.name, status)
+        yield* Effect.annotateCurrentSpan({ "mcp.status": status })
         const duration_ms = (yield* Clock.currentTimeMillis) - started
         if (Exit.isSuccess(exit)) {
           yield* Effect.logInfo("tool call succeeded").pipe(Effect.annotateLogs({ duration_ms }))
@@ -175,6 +179,11 @@ export const bind = <I, IE, O, OE>(
           }
         }
         return toCallToolResult(exit, call.traceId)
-      }).pipe(Logging.annotated({ trace_id: call.traceId, tool: definition.name, principal: call.principal }))
+      }).pipe(
+        Logging.annotated({ trace_id: call.traceId, tool: definition.name, principal: call.principal }),
+        // The call's span, in the caller's trace (its traceparent) when it sent one; a submitted task keeps the
+        // trace id, so the worker's and the Nessus client's spans join the same trace.
+        Tracing.withTrace(`mcp.tool ${definition.name}`, call.traceId, { "mcp.tool": definition.name, "mcp.principal": call.principal }, call.parentSpanId)
+      )
   }
 }

@@ -146,8 +146,8 @@ layer(httpLayer, { excludeTestServices: true })("Streamable HTTP", (it) => {
       yield* Effect.promise(() => client.callTool({ name: "list_scanners", arguments: {} }))
       yield* Effect.promise(() => client.callTool({ name: "list_scanners", arguments: { scanner_pool: "other" } }))
       const after = yield* scrape
-      assert.strictEqual(count(after.text, "success"), count(before.text, "success") + 1)
-      assert.strictEqual(count(after.text, "error"), count(before.text, "error") + 1)
+      assert.strictEqual(count(after.text, "ok"), count(before.text, "ok") + 1)
+      assert.strictEqual(count(after.text, "POOL_NOT_FOUND"), count(before.text, "POOL_NOT_FOUND") + 1, "an error counts under its code")
     }))
 
   it.effect("logs structured JSON with trace ids and token names, never the token itself", () =>

@@ -1,9 +1,13 @@
 /**
- * Structured JSON logs, one object per line on stdout (the worker has no stdio protocol): `level`, `time`,
- * `message`, `service` ("worker"), and the fiber's annotations, which carry `task_id`, `trace_id` and
- * `scanner` while a task runs. Nothing secret is ever logged: credentials stay `Redacted` (rendered as
- * `<redacted>`), Nessus errors never carry secrets, and task values shown are the scheduler's secret-free
- * views.
+ * Structured JSON logs, one object per line: `level`, `time`, `message`, `service`, and the fiber's
+ * annotations, which carry `task_id`, `trace_id` and `scanner` while a task runs (and `trace_id`, `tool`,
+ * `principal` while the MCP server serves a tool call). The worker writes to stdout (it has no stdio
+ * protocol); the MCP server reuses this module and writes to stdout over HTTP, to stderr over stdio (where
+ * stdout carries the protocol).
+ *
+ * Nothing secret is ever logged, by construction: a `Redacted` value anywhere in a message or an annotation
+ * renders as `<redacted>` (its `toJSON`/`toString`), credentials only travel as `Redacted`, Nessus errors
+ * never carry secrets, and task values shown are the scheduler's secret-free views.
  *
  * @example
  * ```ts
@@ -42,6 +46,15 @@ const render = (value: unknown): unknown => {
   } catch {
     return String(value)
   }
+}
+
+/**
+ * A sink to `process.stderr` (the MCP server over stdio, whose stdout is the protocol).
+ *
+ * @category constructors
+ */
+export const stderr: Sink = (line) => {
+  process.stderr.write(line + "\n")
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * The `nessus-mcp-worker` program: reads the configuration (`WorkerConfig`), installs the JSON logger on
- * stdout, and runs, until SIGTERM or SIGINT, the worker, its housekeeping loop and the `/metrics` +
+ * stdout and, when `OTEL_EXPORTER_OTLP_ENDPOINT` is set, the OpenTelemetry span exporter, and runs, until SIGTERM or SIGINT, the worker, its housekeeping loop and the `/metrics` +
  * `/health` server. On a signal it stops claiming, hands its leases back and exits 0 within
  * `WORKER_SHUTDOWN_TIMEOUT` (after which it exits 1 regardless); running Nessus scans are left running for
  * whoever claims their tasks next.
@@ -15,6 +15,7 @@ import * as Health from "./Health.js"
 import * as Logging from "./Logging.js"
 import * as ScannerClients from "./ScannerClients.js"
 import * as StatusServer from "./StatusServer.js"
+import * as Tracing from "./Tracing.js"
 import * as Worker from "./Worker.js"
 import * as WorkerConfig from "./WorkerConfig.js"
 import * as WorkerError from "./WorkerError.js"
@@ -130,7 +131,9 @@ export const layer = (settings: WorkerConfig.Shape): Layer.Layer<Worker.Worker, 
   })).pipe(Layer.provide(fullConfig))
   return Layer.mergeAll(Worker.layer(workerOptions), housekeeping, readiness).pipe(
     Layer.provide(Layer.mergeAll(clients, metrics, scheduler, fullConfig)),
-    Layer.provide(startup)
+    Layer.provide(startup),
+    // Outermost, so every fiber the worker forks traces into it; closing it flushes the last spans.
+    Layer.provide(Tracing.layer(settings.otlp))
   )
 }
 

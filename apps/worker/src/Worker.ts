@@ -46,6 +46,7 @@ import * as Artifacts from "./internal/artifacts.js"
 import { authenticationHints, fromNessus, reasonOf, TaskFailure } from "./internal/failure.js"
 import * as Janitor from "./Janitor.js"
 import * as ScannerClients from "./ScannerClients.js"
+import * as Tracing from "./Tracing.js"
 import * as WorkerMetrics from "./WorkerMetrics.js"
 
 // ---------------------------------------------------------------------------------------------------
@@ -543,7 +544,16 @@ export const make = (options: Options): Effect.Effect<Service, never, Env | Scop
             Effect.catch((e) => Effect.logWarning(`could not hand the lease back: ${e.message}`))
           )
         ),
-        Effect.annotateLogs({ task_id: claim.task.id, trace_id: claim.task.traceId, scanner: claim.lease.instanceId })
+        Effect.annotateLogs({ task_id: claim.task.id, trace_id: claim.task.traceId, scanner: claim.lease.instanceId }),
+        // The task's trace (started by the tool call that submitted it): the Nessus client's spans nest here.
+        Tracing.withTrace("worker.task", claim.task.traceId, {
+          "nessus.task_id": claim.task.id,
+          "nessus.pool": claim.task.pool,
+          "nessus.scanner_instance": claim.lease.instanceId,
+          "nessus.scan_type": claim.task.scanType,
+          "nessus.attempt": claim.task.attempt,
+          "nessus.takeover": claim.takeover
+        })
       )
 
     /** A failure before the pipeline could start (scanner missing from the configuration, bad client). */

@@ -22,6 +22,8 @@
  * | `SCAN_RETENTION` | finished scans of this system are deleted from the scanners after | `24 hours` |
  * | `METRICS_HOST` / `METRICS_PORT` | `/metrics` and `/health` | `127.0.0.1` / `9090` |
  * | `LOG_LEVEL` | trace, debug, info, warn, error, fatal, none | `info` |
+ * | `OTEL_EXPORTER_OTLP_ENDPOINT` | OpenTelemetry collector (OTLP/HTTP) that receives the spans | unset: no export |
+ * | `OTEL_EXPORTER_OTLP_PROTOCOL` / `OTEL_EXPORTER_OTLP_HEADERS` / `OTEL_SERVICE_NAME` | see `Tracing` | `http/protobuf` / none / `nessus-mcp-worker` |
  *
  * Secrets (the Redis URL, which may embed a password, and the credentials key) stay `Redacted`.
  */
@@ -30,6 +32,7 @@ import type * as LogLevel from "effect/LogLevel"
 import { existsSync } from "node:fs"
 import * as path from "node:path"
 import * as Logging from "./Logging.js"
+import * as Tracing from "./Tracing.js"
 
 /**
  * The decoded configuration.
@@ -58,6 +61,8 @@ export interface Shape {
   readonly metricsHost: string
   readonly metricsPort: number
   readonly logLevel: LogLevel.LogLevel
+  /** Span export (OpenTelemetry), when `OTEL_EXPORTER_OTLP_ENDPOINT` is set. */
+  readonly otlp: Option.Option<Tracing.Options>
 }
 
 /**
@@ -101,18 +106,38 @@ const duration = (variable: string, fallback: Duration.Input, min: Duration.Inpu
   )
 
 /**
+ * `REDIS_KEY_PREFIX`: the namespace of the scheduler's keys, the same in every app (default `{nessus-mcp}:`).
+ *
+ * @category config
+ */
+export const redisKeyPrefix: Config.Config<string> = Config.String("REDIS_KEY_PREFIX").pipe(
+  Config.withDefault("{nessus-mcp}:"),
+  Config.flatMap((prefix) =>
+    /^[\x21-\x7e]{1,64}$/.test(prefix) ? Config.succeed(prefix) : failWith("REDIS_KEY_PREFIX must be 1-64 printable characters without spaces")
+  )
+)
+
+/**
+ * `LOG_LEVEL` (`trace`, `debug`, `info`, `warn`, `error`, `fatal`, `none`; default `info`), shared by the apps.
+ *
+ * @category config
+ */
+export const logLevel: Config.Config<LogLevel.LogLevel> = Config.String("LOG_LEVEL").pipe(
+  Config.withDefault("info"),
+  Config.flatMap((text) => {
+    const level = Logging.parseLevel(text)
+    return level === undefined ? failWith(`LOG_LEVEL "${text}" is not one of trace, debug, info, warn, error, fatal, none`) : Config.succeed(level)
+  })
+)
+
+/**
  * The configuration as an Effect `Config` over the current provider.
  *
  * @category config
  */
 export const config: Config.Config<Shape> = Config.all({
   redisUrl: Config.option(Config.Redacted("REDIS_URL")),
-  redisKeyPrefix: Config.String("REDIS_KEY_PREFIX").pipe(
-    Config.withDefault("{nessus-mcp}:"),
-    Config.flatMap((prefix) =>
-      /^[\x21-\x7e]{1,64}$/.test(prefix) ? Config.succeed(prefix) : failWith("REDIS_KEY_PREFIX must be 1-64 printable characters without spaces")
-    )
-  ),
+  redisKeyPrefix,
   scannerConfig: Config.option(Config.String("SCANNER_CONFIG")).pipe(
     Config.flatMap((given) => {
       const found = Option.isSome(given) ? Option.some(path.resolve(given.value)) : findUpwards(path.join("config", "scanners.yaml"))
@@ -162,13 +187,8 @@ export const config: Config.Config<Shape> = Config.all({
     Config.withDefault(9090),
     Config.flatMap((p) => (p >= 0 && p <= 65535 ? Config.succeed(p) : failWith("METRICS_PORT must be between 0 and 65535 (0 = any free port)")))
   ),
-  logLevel: Config.String("LOG_LEVEL").pipe(
-    Config.withDefault("info"),
-    Config.flatMap((text) => {
-      const level = Logging.parseLevel(text)
-      return level === undefined ? failWith(`LOG_LEVEL "${text}" is not one of trace, debug, info, warn, error, fatal, none`) : Config.succeed(level)
-    })
-  )
+  logLevel,
+  otlp: Tracing.config("nessus-mcp-worker")
 }).pipe(
   Config.flatMap((c) =>
     Duration.isGreaterThanOrEqualTo(c.heartbeatInterval, c.leaseDuration)

@@ -10,6 +10,8 @@ export * as Main from "./Main.js"
 export * as ScannerClients from "./ScannerClients.js"
 /** `/metrics`, `/health/live`, `/health/ready` over HTTP. */
 export * as StatusServer from "./StatusServer.js"
+/** One trace id per scan (task → worker → Nessus requests) and the optional OpenTelemetry export. */
+export * as Tracing from "./Tracing.js"
 /** The worker: claims tasks and drives them create → launch → poll → export → validate. */
 export * as Worker from "./Worker.js"
 /** The worker's configuration from the environment (the one runtime module). */

@@ -12,7 +12,7 @@
  * ```
  */
 import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
-import { Redis as IORedis, type RedisOptions } from "ioredis"
+import { Command, Redis as IORedis, type RedisOptions } from "ioredis"
 import { createHash } from "node:crypto"
 import * as SchedulerError from "./SchedulerError.js"
 
@@ -57,18 +57,32 @@ export class Redis extends Context.Service<Redis, {
 export const fromClient = (client: IORedis): Redis["Service"] => {
   const use = <A>(operation: string, f: (client: IORedis) => Promise<A>) =>
     Effect.tryPromise({ try: () => f(client), catch: (cause) => SchedulerError.backend(operation, cause) })
+  // Scripts sent while none of ours waits for a reply on this connection go straight to the socket:
+  // ioredis' auto-pipelining would wrap each in a one-command pipeline (measurable per claim when every
+  // consumer has its own connection). Concurrent calls still share its batches (fewer writes).
+  let inflight = 0
+  const send = (name: "evalsha" | "eval", args: Array<string | number>): Promise<unknown> => {
+    // `inflight` counts this call too.
+    if (inflight > 1 && client.options.enableAutoPipelining) return name === "evalsha" ? client.evalsha(...(args as [string, number])) : client.eval(...(args as [string, number]))
+    const command = new Command(name, args, { replyEncoding: "utf8", ...(client.options.keyPrefix ? { keyPrefix: client.options.keyPrefix } : {}) })
+    client.sendCommand(command)
+    return command.promise
+  }
+  const evaluate = async (s: Script, keys: ReadonlyArray<string>, args: ReadonlyArray<string | number>) => {
+    inflight++
+    try {
+      try {
+        return await send("evalsha", [s.sha, keys.length, ...keys, ...args])
+      } catch (e) {
+        if (e instanceof Error && e.message.startsWith("NOSCRIPT")) return await send("eval", [s.lua, keys.length, ...keys, ...args])
+        throw e
+      }
+    } finally {
+      inflight--
+    }
+  }
   const run = (s: Script, keys: ReadonlyArray<string>, args: ReadonlyArray<string | number>) =>
-    Effect.tryPromise({
-      try: async () => {
-        try {
-          return await client.evalsha(s.sha, keys.length, ...keys, ...args)
-        } catch (e) {
-          if (e instanceof Error && e.message.startsWith("NOSCRIPT")) return await client.eval(s.lua, keys.length, ...keys, ...args)
-          throw e
-        }
-      },
-      catch: (cause) => SchedulerError.backend(`script ${s.name}`, cause)
-    })
+    Effect.tryPromise({ try: () => evaluate(s, keys, args), catch: (cause) => SchedulerError.backend(`script ${s.name}`, cause) })
   return Redis.of({ client, run, use })
 }
 

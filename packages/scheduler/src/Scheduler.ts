@@ -748,33 +748,48 @@ const makeWith = (store: Store, options: Options = {}): Effect.Effect<Service, n
       }
       return slots
     }
-    const claim = (opts: ClaimOptions) =>
-      Effect.gen(function*() {
-        const c = yield* config
-        const pool = yield* poolOrFail(c, opts.pool)
-        if (opts.instances !== undefined && !opts.instances.every((i) => typeof i === "string" && i.length > 0)) {
-          return yield* invalid("claim: instances must be a list of scanner instance ids (non-empty strings).")
-        }
+    // Scanner by instance id, per configuration object (a reload makes a new one).
+    const scannerIndex = new WeakMap<ScannerConfig.Config, Map<string, ScannerConfig.Scanner>>()
+    const scannerIn = (c: ScannerConfig.Config, id: string) => {
+      let index = scannerIndex.get(c)
+      if (index === undefined) {
+        index = new Map(c.pools.flatMap((p) => p.scanners.map((sc) => [sc.instanceId, sc] as const)))
+        scannerIndex.set(c, index)
+      }
+      return index.get(id)
+    }
+    const badInstances = invalid("claim: instances must be a list of scanner instance ids (non-empty strings).")
+    // The claim and completion are the hot path of every worker: plain flatMaps, no generators.
+    const claim = (opts: ClaimOptions): Effect.Effect<Option.Option<Claim>, SchedulerError.SchedulerError> =>
+      Effect.flatMap(config, (c) => {
+        const pool = ScannerConfig.poolOf(c, opts.pool)
+        if (pool === undefined) return poolOrFail(c, opts.pool) as Effect.Effect<never, SchedulerError.SchedulerError>
+        if (opts.instances !== undefined && !opts.instances.every((i) => typeof i === "string" && i.length > 0)) return badInstances
         const slots = slotsOf(pool, opts.instances)
-        const result = yield* store.claim({
-          pool: pool.name,
-          slots,
-          now: yield* now,
-          leaseMs,
-          owner: opts.worker,
-          token: `${tokenPrefix}${(++tokenSeq).toString(36)}`,
-          circuit,
-          ttls
-        })
-        if (result === undefined) return Option.none<Claim>()
-        const r = result.record
-        return Option.some<Claim>({
-          task: toTask(r),
-          lease: toLease(r),
-          scanner: r.instance === undefined ? undefined : ScannerConfig.scannerOf(c, r.instance),
-          scanName: Task.scanName(r.id, r.attempt),
-          takeover: result.takeover
-        })
+        return Effect.flatMap(now, (t) =>
+          Effect.map(
+            store.claim({
+              pool: pool.name,
+              slots,
+              now: t,
+              leaseMs,
+              owner: opts.worker,
+              token: `${tokenPrefix}${(++tokenSeq).toString(36)}`,
+              circuit,
+              ttls
+            }),
+            (result) => {
+              if (result === undefined) return Option.none<Claim>()
+              const r = result.record
+              return Option.some<Claim>({
+                task: toTask(r),
+                lease: toLease(r),
+                scanner: r.instance === undefined ? undefined : scannerIn(c, r.instance),
+                scanName: Task.scanName(r.id, r.attempt),
+                takeover: result.takeover
+              })
+            }
+          ))
       })
 
     const heartbeat = (lease: Lease) =>
@@ -803,11 +818,12 @@ const makeWith = (store: Store, options: Options = {}): Effect.Effect<Service, n
         if (r !== "ok") return yield* Effect.fail(leaseError(lease.taskId, r))
       })
 
-    const complete = (lease: Lease, result: Task.CompletionResult = {}) =>
-      Effect.gen(function*() {
-        const r = yield* store.complete({ id: lease.taskId, token: lease.token, now: yield* now, result, ttls, circuit, keepDurations: 20 })
-        if (r !== "ok") return yield* Effect.fail(leaseError(lease.taskId, r))
-      })
+    const complete = (lease: Lease, result: Task.CompletionResult = {}): Effect.Effect<void, SchedulerError.SchedulerError> =>
+      Effect.flatMap(now, (t) =>
+        Effect.flatMap(
+          store.complete({ id: lease.taskId, token: lease.token, now: t, result, ttls, circuit, keepDurations: 20 }),
+          (r) => (r === "ok" ? Effect.void : Effect.fail(leaseError(lease.taskId, r)))
+        ))
 
     const fail = (lease: Lease, failure: Failure, result: Task.CompletionResult = {}) =>
       Effect.gen(function*() {

@@ -93,7 +93,7 @@ export const matches = (finding: Finding, filters: ReadonlyArray<Compiled>, host
   for (const f of filters) {
     if (f.scope === "host") {
       if (!f.test(host ?? { name: finding.host, ip: null, fqdn: null })) return false
-    } else if (!f.test(finding[f.field])) return false
+    } else if (!f.test(Object.hasOwn(finding, f.field) ? finding[f.field] : undefined)) return false
   }
   return true
 }
@@ -103,7 +103,7 @@ export const project = (finding: Finding, fields: ReadonlyArray<string> | null):
   if (fields === null) return { ...finding }
   const out: Record<string, FieldValue> = {}
   for (const k of fields) {
-    const v = finding[k]
+    const v = Object.hasOwn(finding, k) ? finding[k] : undefined
     if (v !== undefined) out[k] = v
   }
   return out

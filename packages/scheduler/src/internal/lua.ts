@@ -12,6 +12,7 @@
  * everything it needs about every scanner with one HMGET.
  */
 import * as Redis from "../Redis.js"
+import { recordFields } from "./store.js"
 
 const header = `local P = ARGV[1]`
 
@@ -19,6 +20,8 @@ const header = `local P = ARGV[1]`
 // closures costs time on every call.
 const helpers: ReadonlyArray<readonly [string, string]> = [
   ["tkey", `local function tkey(id) return P .. 'task:' .. id end`],
+  ["tread", `-- A task's values in the order of recordFields (store.ts): no field names in the reply.
+local function tread(tk) return redis.call('HMGET', tk, ${recordFields.map((f) => `'${f}'`).join(", ")}) end`],
   ["nz", `-- Optional hash fields are cleared by writing '' (one HSET instead of HSET + HDEL).
 local function nz(v)
   if v == false or v == nil or v == '' then return nil end
@@ -171,7 +174,7 @@ return { 'created', seq }
 `
 )
 
-/** ARGV: P, id, now, touch(0/1), ttlCompleted, ttlFailed, ttlCancelled. Returns HGETALL. */
+/** ARGV: P, id, now, touch(0/1), ttlCompleted, ttlFailed, ttlCancelled. Returns the task's values (tread). */
 export const get = script("get", `
 local id, now = ARGV[2], ARGV[3]
 local st = redis.call('HGET', tkey(id), 'state')
@@ -181,7 +184,7 @@ if ARGV[4] == '1' then
   local ttl = ttlof(st, tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]))
   if ttl then redis.call('ZADD', P .. 'expiry', 'XX', tonumber(now) + ttl, id) end
 end
-return redis.call('HGETALL', tkey(id))
+return tread(tkey(id))
 `
 )
 
@@ -200,7 +203,7 @@ while true do
     redis.call('HSET', tk, 'leaseToken', token, 'leaseOwner', owner, 'leaseUntil', now + leaseMs, 'updatedAt', now)
     redis.call('HINCRBY', tk, 'takeovers', 1)
     redis.call('ZADD', leases, now + leaseMs, id)
-    return { 'takeover', redis.call('HGETALL', tk) }
+    return { 'takeover', tread(tk) }
   end
   local inst = nz(f[2])
   freeslot(id, pool, inst)
@@ -281,7 +284,7 @@ if bestCand.probe then
   end
   cset(bestCand.id, { state = 'half_open', failures = c.failures, retryAt = c.retryAt, probe = best, probeUntil = now + probeMs, changedAt = changed })
 end
-return { 'claimed', redis.call('HGETALL', tk) }
+return { 'claimed', tread(tk) }
 `
 )
 
@@ -366,11 +369,11 @@ for i = 13, #ARGV do a[#a + 1] = ARGV[i] end
 redis.call('HSET', tk, unpack(a))
 if a[2] == 'queued' then
   redis.call('ZADD', P .. 'delayed:' .. pool, now + delay, id)
-  return { 'retried', now + delay, redis.call('HGETALL', tk) }
+  return { 'retried', now + delay, tread(tk) }
 end
 redis.call('ZADD', P .. 'dlq:' .. pool, now, id)
 redis.call('ZADD', P .. 'expiry', now + ttl, id)
-return { 'failed', 0, redis.call('HGETALL', tk) }
+return { 'failed', 0, tread(tk) }
 `
 )
 

@@ -6,7 +6,7 @@ import type * as CircuitBreaker from "../CircuitBreaker.js"
 import type * as Redis from "../Redis.js"
 import type * as Task from "../Task.js"
 import * as Lua from "./lua.js"
-import { type Checked, fromHash, type Store, type TaskRecord, toHash } from "./store.js"
+import { type Checked, fromFields, fromHash, type Store, type TaskRecord, toHash } from "./store.js"
 
 const s = (n: number | undefined) => (n === undefined ? "" : String(n))
 
@@ -30,7 +30,10 @@ export const make = (redis: Redis.Redis["Service"], prefix: string): Store => {
   const k = (key: string) => P + key
   const run = (script: Redis.Script, key: string, args: ReadonlyArray<string | number>) => redis.run(script, [k(key)], [P, ...args])
   const use = redis.use
-  const decode = (h: unknown): TaskRecord | undefined => (Array.isArray(h) && h.length > 0 ? fromHash(h as Array<string>) : undefined)
+  /** A `tread` reply (the task's values by position). */
+  const decode = (v: unknown): TaskRecord | undefined => (Array.isArray(v) && v.length > 0 ? fromFields(v as Array<string | null>) : undefined)
+  // The claim's per-scanner arguments, built once per slot list (the scheduler caches its lists).
+  const slotArgs = new WeakMap<ReadonlyArray<unknown>, ReadonlyArray<string | number>>()
   const hgetallMany = (ids: ReadonlyArray<string>) =>
     ids.length === 0
       ? Effect.succeed([] as ReadonlyArray<TaskRecord>)
@@ -93,7 +96,11 @@ export const make = (redis: Redis.Redis["Service"], prefix: string): Store => {
           ttls.failed,
           ttls.cancelled,
           slots.length,
-          ...slots.flatMap((sl) => [sl.id, sl.max, sl.enabled ? "1" : "0"])
+          ...(slotArgs.get(slots) ?? (() => {
+            const a = slots.flatMap((sl) => [sl.id, sl.max, sl.enabled ? "1" : "0"])
+            slotArgs.set(slots, a)
+            return a
+          })())
         ]),
         (r) => {
           const [tag, h] = r as [string, Array<string>]

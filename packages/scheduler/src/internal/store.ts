@@ -194,7 +194,7 @@ export interface Store {
 // hash codec (shared by the Redis store and the memory store's dump)
 
 // Fields no script reads or writes travel as one JSON field: fewer hash entries for Lua to convert.
-const doc = new Set(["id", "traceId", "scanType", "targets", "name", "description", "credential", "idempotencyKey", "createdAt"])
+const doc = new Set<string>(["id", "traceId", "scanType", "targets", "name", "description", "credential", "idempotencyKey", "createdAt"] satisfies ReadonlyArray<DocKey>)
 const json = new Set(["errors", "validation", "artifacts"])
 const numbers = new Set([
   "nessusScanId",
@@ -210,6 +210,97 @@ const numbers = new Set([
   "seq",
   "takeovers"
 ])
+
+type DocKey = "id" | "traceId" | "scanType" | "targets" | "name" | "description" | "credential" | "idempotencyKey" | "createdAt"
+
+/**
+ * The hash fields of a task in the order the scripts read them with `HMGET` (see {@link fromFields}):
+ * values only, no field names, decoded by position.
+ */
+export const recordFields = [
+  "doc",
+  "pool",
+  "requestedInstance",
+  "instance",
+  "nessusScanId",
+  "progress",
+  "state",
+  "phase",
+  "attempt",
+  "runBase",
+  "errors",
+  "updatedAt",
+  "startedAt",
+  "finishedAt",
+  "accessedAt",
+  "retryAt",
+  "validation",
+  "authenticationStatus",
+  "artifacts",
+  "leaseOwner",
+  "leaseToken",
+  "leaseUntil",
+  "cancelRequested",
+  "seq",
+  "takeovers"
+] as const satisfies ReadonlyArray<"doc" | Exclude<keyof TaskRecord, DocKey>>
+
+// Every stored field must be in the list (a new TaskRecord field that is not fails to compile here).
+const allFieldsRead: [Exclude<keyof TaskRecord, DocKey | (typeof recordFields)[number]>] extends [never] ? true : never = true
+void allFieldsRead
+
+type Field = (typeof recordFields)[number]
+const IX = Object.fromEntries(recordFields.map((f, i) => [f, i])) as Record<Field, number>
+
+const optStr = (v: string | null | undefined) => (v === null || v === undefined || v === "" ? undefined : v)
+const optNum = (v: string | null | undefined) => (v === null || v === undefined || v === "" ? undefined : Number(v))
+const optJson = (v: string | null | undefined): unknown => (v === null || v === undefined || v === "" ? undefined : JSON.parse(v))
+
+/** Decodes the `HMGET <task> ...recordFields` reply; `undefined` when the task does not exist. */
+export const fromFields = (v: ReadonlyArray<string | null>): TaskRecord | undefined => {
+  const get = (f: Field) => v[IX[f]]
+  const doc = get("doc")
+  const state = optStr(get("state"))
+  if (doc === null || doc === undefined || doc === "" || state === undefined) return undefined
+  const d = JSON.parse(doc) as Pick<TaskRecord, DocKey>
+  const errors = optJson(get("errors"))
+  return {
+    id: d.id,
+    traceId: d.traceId,
+    scanType: d.scanType,
+    targets: d.targets,
+    name: d.name,
+    description: d.description,
+    pool: get("pool") as string,
+    requestedInstance: optStr(get("requestedInstance")),
+    instance: optStr(get("instance")),
+    nessusScanId: optNum(get("nessusScanId")),
+    progress: optNum(get("progress")),
+    state: state as Task.State,
+    phase: optStr(get("phase")) as Task.Phase | undefined,
+    attempt: optNum(get("attempt")) ?? 0,
+    runBase: optNum(get("runBase")) ?? 0,
+    // Lua's cjson writes an empty array as {}.
+    errors: Array.isArray(errors) ? errors : [],
+    createdAt: d.createdAt,
+    updatedAt: optNum(get("updatedAt")) as number,
+    startedAt: optNum(get("startedAt")),
+    finishedAt: optNum(get("finishedAt")),
+    accessedAt: optNum(get("accessedAt")) as number,
+    retryAt: optNum(get("retryAt")),
+    validation: optJson(get("validation")),
+    authenticationStatus: optStr(get("authenticationStatus")) as Task.AuthenticationStatus | undefined,
+    artifacts: optJson(get("artifacts")) as TaskRecord["artifacts"],
+    credential: d.credential,
+    idempotencyKey: d.idempotencyKey,
+    leaseOwner: optStr(get("leaseOwner")),
+    leaseToken: optStr(get("leaseToken")),
+    leaseUntil: optNum(get("leaseUntil")),
+    cancelRequested: get("cancelRequested") === "1",
+    seq: optNum(get("seq")) ?? 0,
+    takeovers: optNum(get("takeovers")) ?? 0
+  }
+}
 
 /** Field/value pairs for `HSET` (undefined fields omitted). */
 export const toHash = (r: TaskRecord): Array<string> => {

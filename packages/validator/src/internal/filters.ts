@@ -127,7 +127,9 @@ const dynamicTest = (field: string, v: string | number | boolean): (x: FieldValu
     if (typeof x === "number") return numeric !== null ? numeric(x) : String(x) === needle
     if (typeof x === "boolean") return typeof v === "boolean" ? x === v : String(x) === needle
     if (typeof x === "string") return x.toLowerCase().includes(needle)
-    for (const e of x) if (e.toLowerCase().includes(needle)) return true
+    // Anything else (e.g. an inherited Object.prototype member reached through a field named "constructor") is absent.
+    if (!Array.isArray(x)) return false
+    for (const e of x as ReadonlyArray<string>) if (e.toLowerCase().includes(needle)) return true
     return false
   }
 }

@@ -25,7 +25,7 @@ import { resolveSelectionUnsafe } from "../Findings.js"
 import { ValidatorError } from "../ValidatorError.js"
 import { type Compiled, compileFilters, type Filters, type HostKey } from "./filters.js"
 import type { FieldValue, Host, ScanMetadata } from "./model.js"
-import { materialize, type RawItem, rawField, type Sink } from "./nessus.js"
+import { materialize, type RawItem, rawField, setField, type Sink } from "./nessus.js"
 import { parseFile, unreadable } from "./parse.js"
 import { type Verdict, VerdictBuilder } from "./verdict.js"
 
@@ -235,7 +235,7 @@ export const buildIndex = async (nessusPath: string, indexDir: string, scanType:
       if (tpl === -1) {
         const fields: Record<string, FieldValue> = {}
         const f = materialize(raw)
-        for (const k in f) if (!PER_FINDING.has(k)) fields[k] = f[k]!
+        for (const k of Object.keys(f)) if (!PER_FINDING.has(k)) setField(fields, k, f[k])
         const line = JSON.stringify(fields)
         templates.append(line + "\n")
         templateOffsets.push(templates.offset)
@@ -530,7 +530,7 @@ export const queryIndex = (dir: string, q: Query): Page => {
       const tpl = reader.template(t)
       let ok = true
       for (const c of templateTests) {
-        if (!c.test(tpl[c.field])) {
+        if (!c.test(Object.hasOwn(tpl, c.field) ? tpl[c.field] : undefined)) {
           ok = false
           break
         }
@@ -580,13 +580,14 @@ export const queryIndex = (dir: string, q: Query): Page => {
         protocol: h.meta.protocols[rows.readUInt8(r + 13)] ?? "",
         svc_name: h.meta.services[rows.readUInt16LE(r + 14)] ?? ""
       }
-      for (const k in tpl) if (!(k in full)) full[k] = tpl[k]!
+      for (const k of Object.keys(tpl)) if (!Object.hasOwn(full, k)) setField(full, k, tpl[k])
       const len = rows.readUInt32LE(r + 24)
       if (wantsOutput && len > 0) full["plugin_output"] = reader.output(rows.readDoubleLE(r + 16), len)
       if (sel.fields === null) return full
       const out: Record<string, FieldValue> = {}
       for (const k of sel.fields) {
-        const v = full[k]
+        // Own fields only: a requested field named "constructor" must not pick up Object.prototype's.
+        const v = Object.hasOwn(full, k) ? full[k] : undefined
         if (v !== undefined) out[k] = v
       }
       return out

@@ -104,19 +104,31 @@ const toInt = (s: string | undefined): number => {
 
 type MutableFinding = Record<string, FieldValue>
 
+/**
+ * Sets a field by element name. Element names come from the file, so `__proto__` must become an own property
+ * (a plain assignment would replace the object's prototype) and reads must ignore inherited members such as
+ * `constructor`.
+ */
+export const setField = (f: Record<string, unknown>, name: string, value: unknown): void => {
+  if (name === "__proto__") Object.defineProperty(f, name, { value, enumerable: true, writable: true, configurable: true })
+  else f[name] = value
+}
+
+const ownField = (f: MutableFinding, name: string): FieldValue | undefined => (Object.hasOwn(f, name) ? f[name] : undefined)
+
 const addField = (f: MutableFinding, name: string, text: string): void => {
   const kind = KIND.get(name)
   if (kind === undefined) {
-    const prev = f[name]
-    if (prev === undefined) f[name] = text
+    const prev = ownField(f, name)
+    if (prev === undefined) setField(f, name, text)
     else if (Array.isArray(prev)) (prev as Array<string>).push(text)
-    else f[name] = [String(prev), text]
+    else setField(f, name, [String(prev), text])
     return
   }
   switch (kind) {
     case ARRAY: {
       const v = text.trim()
-      const prev = f[name]
+      const prev = ownField(f, name)
       if (prev === undefined) f[name] = [v]
       else (prev as Array<string>).push(v)
       return
@@ -134,7 +146,7 @@ const addField = (f: MutableFinding, name: string, text: string): void => {
       return
     }
     case LINES: {
-      const prev = (f[name] as Array<string> | undefined) ?? []
+      const prev = (ownField(f, name) as Array<string> | undefined) ?? []
       for (const line of text.split(/\r?\n/)) {
         const v = line.trim()
         if (v.length > 0) prev.push(v)
@@ -143,7 +155,7 @@ const addField = (f: MutableFinding, name: string, text: string): void => {
       return
     }
     default: {
-      f[name] = name === "plugin_id" || name === "severity" || name === "port" ? toInt(text.trim()) : text
+      setField(f, name, name === "plugin_id" || name === "severity" || name === "port" ? toInt(text.trim()) : text)
     }
   }
 }

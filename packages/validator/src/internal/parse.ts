@@ -32,6 +32,10 @@ const firstInvalidUtf8 = (bytes: Uint8Array): number => {
     else return i
     if (i + need >= n) return n
     for (let k = 1; k <= need; k++) if ((bytes[i + k]! & 0xc0) !== 0x80) return i
+    // Overlong forms (E0 80-9F, F0 80-8F), UTF-16 surrogates (ED A0-BF) and code points above U+10FFFF (F4 90-BF)
+    // have valid continuation bytes but are refused by the decoder: locate them here too.
+    const second = bytes[i + 1]!
+    if ((b === 0xe0 && second < 0xa0) || (b === 0xed && second > 0x9f) || (b === 0xf0 && second < 0x90) || (b === 0xf4 && second > 0x8f)) return i
     i += need + 1
   }
   return n

@@ -47,15 +47,28 @@ const QUESTION = 63
 
 /** Unfinished markup longer than this makes the tokenizer wait for the input to double before retrying. */
 const STALL = 64 * 1024
-/** The longest single tag, comment, CDATA section or processing instruction accepted. */
-const MAX_MARKUP = 64 * 1024 * 1024
+/**
+ * The longest single tag, comment, CDATA section or processing instruction accepted. Buffering one costs
+ * several times its size (the pending chunks, their join, the re-scan), so this bounds the parser's memory
+ * on hostile input; real exports have tags of a few hundred bytes.
+ */
+const MAX_MARKUP = 8 * 1024 * 1024
+
+/**
+ * The longest text value of one captured element (e.g. a `plugin_output`), in characters. A captured value is
+ * kept whole and copied a few times on its way into a finding and the index, so this bounds memory too; real
+ * plugin outputs reach hundreds of KiB.
+ */
+const MAX_TEXT = 8 * 1024 * 1024
 
 /** The largest DOCTYPE we skip; real exports have none, so anything bigger is hostile. */
 const MAX_DOCTYPE = 64 * 1024
 
 /** Decodes the predefined entities and character references; anything else is refused. */
 export const decodeEntities = (s: string, where: (offset: number) => never): string => {
-  let out = ""
+  // Pieces are joined once into a flat string: appending them one by one would build a rope with a node per
+  // entity, which costs tens of bytes per "&amp;" until it is flattened (hundreds of MB on hostile input).
+  const out: Array<string> = []
   let last = 0
   let amp = s.indexOf("&")
   while (amp !== -1) {
@@ -90,11 +103,13 @@ export const decodeEntities = (s: string, where: (offset: number) => never): str
         rep = String.fromCodePoint(code)
       }
     }
-    out += s.slice(last, amp) + rep
+    out.push(s.slice(last, amp), rep)
     last = semi + 1
     amp = s.indexOf("&", last)
   }
-  return last === 0 ? s : out + s.slice(last)
+  if (last === 0) return s
+  out.push(s.slice(last))
+  return out.join("")
 }
 
 /**
@@ -141,7 +156,11 @@ export class XmlTokenizer {
     this.run()
     const s = this.buf
     if (this.depth > 0) {
-      this.fail(s.length, `unexpected end of file: <${this.names.slice(0, this.depth).join("> <")}> not closed (truncated file?)`)
+      // Name the open elements, but not a million of them: a hostile file can nest that deep.
+      const open = this.depth <= 8
+        ? this.names.slice(0, this.depth).join("> <")
+        : `${this.names.slice(0, 4).join("> <")}> … ${this.depth - 7} more … <${this.names.slice(this.depth - 3, this.depth).join("> <")}`
+      this.fail(s.length, `unexpected end of file: <${open}> not closed (truncated file?)`)
     }
     for (let i = 0; i < s.length; i++) {
       if (!isSpace(s.charCodeAt(i))) {
@@ -196,6 +215,13 @@ export class XmlTokenizer {
     this.buf = s.slice(upTo)
   }
 
+  private capture(piece: string, at: number): void {
+    this.text += piece
+    if (this.text.length > MAX_TEXT) {
+      this.fail(at, `the text of <${this.names[this.captureDepth] ?? "?"}> is longer than ${MAX_TEXT >> 20} MiB characters; refusing to keep it`)
+    }
+  }
+
   private decode(s: string, base: number): string {
     return decodeEntities(s, (off) =>
       this.fail(
@@ -217,7 +243,7 @@ export class XmlTokenizer {
         }
         if (this.captureDepth !== -1) {
           const t = s.slice(p, lt)
-          this.text += t.indexOf("&") === -1 ? t : this.decode(t, p)
+          this.capture(t.indexOf("&") === -1 ? t : this.decode(t, p), p)
         } else if (this.depth === 0) {
           for (let i = p; i < lt; i++) {
             if (!isSpace(s.charCodeAt(i))) this.fail(i, this.rootSeen ? "text after the root element" : "text before the root element")
@@ -248,7 +274,7 @@ export class XmlTokenizer {
       const amp = s.lastIndexOf("&")
       if (amp >= p && s.indexOf(";", amp) === -1 && n - amp < 12) end = amp
       const t = s.slice(p, end)
-      this.text += t.indexOf("&") === -1 ? t : this.decode(t, p)
+      this.capture(t.indexOf("&") === -1 ? t : this.decode(t, p), p)
       return end
     }
     if (this.depth === 0) {
@@ -367,7 +393,7 @@ export class XmlTokenizer {
       if (this.depth === 0) this.fail(p, "CDATA section outside the root element")
       const e = s.indexOf("]]>", p + 9)
       if (e === -1) return -1
-      if (this.captureDepth !== -1) this.text += s.slice(p + 9, e)
+      if (this.captureDepth !== -1) this.capture(s.slice(p + 9, e), p)
       return e + 3
     }
     if (s.length - p < 9) return -1

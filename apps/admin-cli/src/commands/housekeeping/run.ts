@@ -1,7 +1,7 @@
 /** `nessus-admin housekeeping run`: one run of the TTL and stale-scan cleanups. */
 import { Flags } from "@oclif/core"
 import { Housekeeping } from "@nessus-mcp/scheduler"
-import { Effect, Layer } from "effect"
+import { Layer } from "effect"
 import { BaseCommand } from "../../BaseCommand.js"
 import * as F from "../../Flags.js"
 import * as Runtime from "../../Runtime.js"

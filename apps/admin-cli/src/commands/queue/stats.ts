@@ -71,10 +71,17 @@ export default class QueueStats extends BaseCommand<typeof QueueStats> {
       this.log(`Next in ${p.pool}:`)
       this.table(["TASK", "TYPE", "AGE", "NAME"], p.next.map((t) => [t.task_id, t.scan_type, Format.duration(t.age_seconds), Format.cut(t.name, 60)]))
     }
-    const stuck = r.pools.filter((p) => p.queued > 0 && p.available === 0)
-    for (const p of stuck) {
+    for (const p of r.pools) {
+      const hint = p.queued + p.delayed === 0
+        ? undefined
+        : p.capacity === 0
+        ? `pool ${p.pool} has queued tasks but no enabled scanner (enabled: false everywhere?); see \`nessus-admin scanners list\`.`
+        : p.available > 0 && (p.oldest_queued_age_seconds ?? 0) > 120
+        ? `pool ${p.pool} has ${p.available} free slot(s) yet its oldest task waits ${Format.duration(p.oldest_queued_age_seconds ?? 0)}: are workers running for this pool, and are circuits closed (\`nessus-admin circuits list\`)?`
+        : undefined
+      if (hint === undefined) continue
       this.log("")
-      this.log(`Note: pool ${p.pool} has ${p.queued} queued task(s) and no free slot; see \`nessus-admin scanners list\` and \`nessus-admin circuits list\`.`)
+      this.log(`Note: ${hint}`)
     }
   }
 }
