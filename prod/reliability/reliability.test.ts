@@ -606,7 +606,7 @@ describe("reliability: 300 scans through crashes, a Redis restart and scanner fa
       ["FIFO: tasks of equal standing judged, worst out-of-order start", `${rec.fifo.judged}, ${rec.fifo.worstMs} ms (tolerance 1000 ms)`],
       ["tasks resumed after takeover", tasks.filter((t) => t.takeovers > 0).length],
       ["workers SIGKILLed (tasks they held)", rec.kills.map((k) => `${k.worker}@${wall(k.atMs)} (${k.runningTasks})`).join(", ")],
-      ["Redis restarts (SIGTERM, AOF)", `1 at ${wall(rec.redisRestart!.atMs)}, down ${rec.redisRestart!.downMs} ms`],
+      ["Redis restarts (SIGTERM, AOF)", rec.redisRestart ? `1 at ${wall(rec.redisRestart.atMs)}, down ${rec.redisRestart.downMs} ms` : "none"],
       [
         "s4 outage",
         `down from the start, circuit open seen at ${wall(rec.outage.openSeenAtMs)}, up at ${wall(rec.outage.liftedAtMs)}, reset at ${wall(rec.outage.resetAtMs)}`

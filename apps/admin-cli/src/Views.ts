@@ -80,10 +80,10 @@ export const TaskView = Schema.Struct({
 /** A task as operators see it. */
 export type TaskView = typeof TaskView.Type
 
-/** The progress a task records itself, if the scheduler stores one. */
+/** The progress the worker recorded on the task (`setPhase(lease, phase, { progress })`), if any. */
 export const recordedProgress = (task: Task.Task): number | undefined => {
-  const p = (task as unknown as { readonly progress?: unknown }).progress
-  return typeof p === "number" && Number.isFinite(p) ? Math.min(100, Math.max(0, p)) : undefined
+  const p = task.progress
+  return typeof p === "number" && Number.isFinite(p) ? Math.min(100, Math.max(0, Math.round(p))) : undefined
 }
 
 /** Maps a scheduler task to the operator view; `progress` overrides the recorded one (status.json). */

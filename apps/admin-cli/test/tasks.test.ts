@@ -1,8 +1,9 @@
 /**
  * The `tasks` topic: list, show and cancel in-process against a real Redis; `tasks wait` as the built binary
  * under a real terminal (a pty from `script`) and in a pipe, while the test drives the task through the
- * scheduler API (claim, setPhase, the worker's status.json progress, complete) like a worker would; and the
- * poll loop itself on the `TestClock`.
+ * scheduler API (claim, setPhase with the progress, complete/fail) like a worker would; and the poll loop
+ * itself on the `TestClock`. `tasks show` also reads the progress from the worker's status.json when the
+ * task carries none.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Credentials, ScannerConfig, Scheduler } from "@nessus-mcp/scheduler"
@@ -145,14 +146,12 @@ const drive = async (q: Queue, taskId: string, waitFor: (re: RegExp) => Promise<
   const c = await q.seed(claim())
   assert.strictEqual(c.task.id, taskId)
   await q.seed(Effect.gen(function*() {
-    yield* (yield* Scheduler.Scheduler).setPhase(c.lease, "launched", { nessusScanId: 3 })
+    yield* (yield* Scheduler.Scheduler).setPhase(c.lease, "launched", { nessusScanId: 3, progress: 40 })
   }))
-  writeProgress(taskId, 40, "launched")
   await waitFor(patterns.launched)
   await q.seed(Effect.gen(function*() {
-    yield* (yield* Scheduler.Scheduler).setPhase(c.lease, "polling")
+    yield* (yield* Scheduler.Scheduler).setPhase(c.lease, "polling", { progress: 80 })
   }))
-  writeProgress(taskId, 80, "polling")
   await waitFor(patterns.polling)
   return c
 }
@@ -234,22 +233,24 @@ describe("Follow.follow (the poll loop)", () => {
       const fiber = yield* Effect.forkChild(Follow.follow(task.id, {
         interval: 2000,
         dataDir: "/nonexistent",
-        onChange: (u) => Effect.sync(() => seen.push(`${u.elapsedMs} ${u.task.state} ${u.task.phase ?? "-"}`))
+        onChange: (u) => Effect.sync(() => seen.push(`${u.elapsedMs} ${u.task.state} ${u.task.phase ?? "-"} ${u.progress ?? "-"}`))
       }))
       yield* TestClock.adjust("1 second")
-      assert.deepStrictEqual(seen, ["0 queued -"])
+      assert.deepStrictEqual(seen, ["0 queued - -"])
       const c = yield* scheduler.claim({ worker: "w" })
       const lease = Option.getOrThrow(c).lease
       yield* TestClock.adjust("1 second") // the 2 s poll sees it running
       yield* TestClock.adjust("2 seconds") // nothing changed: no new report
-      yield* scheduler.setPhase(lease, "polling")
+      yield* scheduler.setPhase(lease, "polling", { progress: 30 })
+      yield* TestClock.adjust("2 seconds")
+      yield* scheduler.setPhase(lease, "polling", { progress: 60 }) // a progress change alone is reported
       yield* TestClock.adjust("2 seconds")
       yield* scheduler.complete(lease)
       yield* TestClock.adjust("2 seconds")
       const final = yield* Fiber.join(fiber)
       assert.strictEqual(final.task.state, "completed")
       assert.strictEqual(final.progress, 100)
-      assert.deepStrictEqual(seen, ["0 queued -", "2000 running creating", "6000 running polling", "8000 completed -"])
+      assert.deepStrictEqual(seen, ["0 queued - -", "2000 running creating -", "6000 running polling 30", "8000 running polling 60", "10000 completed - 100"])
     }).pipe(Effect.provide(layer)))
 
   it("renders a bar proportional to the percentage", () => {
