@@ -1,7 +1,8 @@
 /** `queue stats` and the `dlq` topic against a real Redis, with tasks seeded through the scheduler library. */
 import { assert, describe, it } from "@effect/vitest"
 import { Scheduler } from "@nessus-mcp/scheduler"
-import { Effect } from "effect"
+import { Credentials } from "@nessus-mcp/scheduler"
+import { Effect, Option, Redacted } from "effect"
 import { TestClock } from "effect/testing"
 import { afterAll, beforeAll } from "vitest"
 import { spawn } from "node:child_process"
@@ -106,6 +107,34 @@ describe("nessus-admin dlq", () => {
     assert.match(text.stdout, new RegExp(`Retry it: nessus-admin dlq retry ${older}`))
   })
 
+  it("never shows a secret: an inline scan credential appears as its user only (canary)", async () => {
+    const CANARY = "canary-ssh-Pa55-91c2"
+    const q = env.queue("secret", { credentialsKey: Credentials.generateKey() })
+    const id = await q.seed(Effect.gen(function*() {
+      const s = yield* Scheduler.Scheduler
+      const { task } = yield* s.submit({
+        scanType: "authenticated_privileged",
+        name: "inline credential",
+        targets: "192.0.2.20",
+        inlineCredential: { type: "ssh", username: "scanuser", password: Redacted.make(CANARY), elevatePrivilegesWith: "sudo", escalationPassword: Redacted.make(CANARY) }
+      })
+      const c = Option.getOrThrow(yield* s.claim({ worker: "w" }))
+      yield* s.fail(c.lease, { reason: "authentication_failed", message: "Authentication failed on 1 of 1 host(s)" })
+      return task.id
+    }))
+    const outputs = []
+    for (const argv of [["dlq", "inspect", id, "--json"], ["dlq", "inspect", id], ["dlq", "list", "--json"], ["tasks", "show", id, "--json"], ["tasks", "list", "--json"]]) {
+      outputs.push(await cli(...argv, ...q.flags)) // one at a time: the in-process runner captures the global console
+    }
+    for (const r of outputs) {
+      assert.strictEqual(r.code, 0, r.stderr)
+      assert.notInclude(r.stdout + r.stderr, CANARY)
+    }
+    const entry = await shape("dlq inspect", outputs[0]!)
+    assert.deepStrictEqual(entry.task.credential, { kind: "inline", type: "ssh", username: "scanuser", elevate_privileges_with: "sudo" })
+    assert.match(outputs[1]!.stdout, /Credential:\s+inline ssh user scanuser \(elevation sudo\)/)
+  })
+
   it("inspect of a task that is not dead-lettered exits 3; a malformed id exits 2", async () => {
     const q = env.queue("t4")
     const queued = await q.seed(submit("still queued"))
@@ -188,8 +217,10 @@ describe("nessus-admin dlq", () => {
         if (out.includes("[y/N]") && !child.stdin.writableEnded) child.stdin.end(`${reply}\n`)
       })
       const code = await new Promise<number>((resolve) => child.once("close", (c) => resolve(c ?? -1)))
-      const left = await shape("dlq list", await cli("dlq", "list", "--pool", "dmz", ...q.flags, "--json"))
-      return { code, out, left: left.total }
+      const left = await q.seed(Effect.gen(function*() {
+        return (yield* (yield* Scheduler.Scheduler).dlqList("dmz")).total
+      }))
+      return { code, out, left }
     }
     const [yes, no] = await Promise.all([answer("y"), answer("n")])
     assert.match(yes.out, /Purge 1 dead-letter entry from dmz\? This cannot be undone\. \[y\/N\]/)

@@ -8,7 +8,7 @@
 import { Credentials, Redis, ScannerConfig, Scheduler, type Task } from "@nessus-mcp/scheduler"
 import { Simulator } from "@nessus-mcp/nessus-simulator"
 import { Config, run } from "@oclif/core"
-import { Effect, Layer, ManagedRuntime, Schema } from "effect"
+import { Effect, Layer, ManagedRuntime, Redacted, Schema } from "effect"
 import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
@@ -43,7 +43,7 @@ let config: Config | undefined
 /**
  * Runs the CLI in this process, like `bin/run.js` does, with stdout and stderr captured. A thrown error is
  * rendered as oclif's error printer would (message on stderr); the exit code is the process exit code the
- * command set.
+ * command set. Not re-entrant: it swaps the global console, so await one run before starting the next.
  */
 export const cli = async (...argv: Array<string>): Promise<CliResult> => {
   config ??= await Config.load(root)
@@ -163,10 +163,10 @@ export const writeScannersFile = (dir: string, scanners: {
 }
 
 /** The scheduler (Redis backend, same prefix and scanners file as the CLI under test), for seeding. */
-export const schedulerRuntime = (prefix: string, configFile: string) =>
+export const schedulerRuntime = (prefix: string, configFile: string, credentialsKey?: string) =>
   ManagedRuntime.make(
     Scheduler.layerRedis({ prefix }).pipe(
-      Layer.provideMerge(Credentials.layer()),
+      Layer.provideMerge(Credentials.layer(credentialsKey === undefined ? {} : { key: Redacted.make(credentialsKey) })),
       Layer.provideMerge(ScannerConfig.layer({ path: configFile })),
       Layer.provideMerge(Redis.layer({ url: redisUrl() }))
     )
@@ -217,8 +217,8 @@ export interface Env {
   readonly dataDir: string
   readonly dir: string
   readonly sim: Simulator.RunningSimulator
-  /** A new queue with its own key prefix (tests do not see each other's tasks). */
-  readonly queue: (name: string) => Queue
+  /** A new queue with its own key prefix (tests do not see each other's tasks); seeding may seal inline credentials. */
+  readonly queue: (name: string, options?: { readonly credentialsKey?: string }) => Queue
   readonly close: () => Promise<void>
 }
 
@@ -238,9 +238,9 @@ export const makeEnv = async (name: string): Promise<Env> => {
     dataDir,
     dir,
     sim,
-    queue: (q) => {
+    queue: (q, options = {}) => {
       const prefix = uniquePrefix(`${name}-${q}`)
-      const rt = schedulerRuntime(prefix, configFile)
+      const rt = schedulerRuntime(prefix, configFile, options.credentialsKey)
       runtimes.push(rt)
       return { prefix, flags: ["--redis-url", redisUrl(), "--prefix", prefix, "--config", configFile], rt, seed: (effect) => rt.runPromise(effect) }
     },

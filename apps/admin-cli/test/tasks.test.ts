@@ -7,14 +7,14 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Credentials, ScannerConfig, Scheduler } from "@nessus-mcp/scheduler"
-import { Effect, Fiber, Layer, Option } from "effect"
+import { Effect, Fiber, Layer, Option, Queue } from "effect"
 import { TestClock } from "effect/testing"
 import { spawn } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, beforeAll } from "vitest"
 import * as Follow from "../dist/Follow.js"
-import { bin, cli, deadLetter, type Env, json, makeEnv, type Queue, shape, submit } from "./support.js"
+import { bin, cli, deadLetter, type Env, json, makeEnv, type Queue as TestQueue, shape, submit } from "./support.js"
 
 let env: Env
 beforeAll(async () => {
@@ -142,7 +142,7 @@ const follow = (command: string, args: ReadonlyArray<string>) => {
 }
 
 /** Drives a task through a worker's life while a `tasks wait` follows it. */
-const drive = async (q: Queue, taskId: string, waitFor: (re: RegExp) => Promise<void>, patterns: { readonly launched: RegExp; readonly polling: RegExp }) => {
+const drive = async (q: TestQueue, taskId: string, waitFor: (re: RegExp) => Promise<void>, patterns: { readonly launched: RegExp; readonly polling: RegExp }) => {
   const c = await q.seed(claim())
   assert.strictEqual(c.task.id, taskId)
   await q.seed(Effect.gen(function*() {
@@ -230,23 +230,29 @@ describe("Follow.follow (the poll loop)", () => {
       const scheduler = yield* Scheduler.Scheduler
       const { task } = yield* scheduler.submit({ scanType: "untrusted", name: "t", targets: "192.0.2.1" })
       const seen: Array<string> = []
+      // each poll signals its end, so the test changes the task only between polls (a poll may read status.json)
+      const polled = yield* Queue.unbounded<number>()
       const fiber = yield* Effect.forkChild(Follow.follow(task.id, {
         interval: 2000,
         dataDir: "/nonexistent",
-        onChange: (u) => Effect.sync(() => seen.push(`${u.elapsedMs} ${u.task.state} ${u.task.phase ?? "-"} ${u.progress ?? "-"}`))
+        onChange: (u) => Effect.sync(() => seen.push(`${u.elapsedMs} ${u.task.state} ${u.task.phase ?? "-"} ${u.progress ?? "-"}`)),
+        onTick: (u) => Effect.asVoid(Queue.offer(polled, u.elapsedMs))
       }))
-      yield* TestClock.adjust("1 second")
+      const next = (step: Effect.Effect<unknown, unknown>) =>
+        Effect.gen(function*() {
+          yield* Effect.orDie(step)
+          yield* TestClock.adjust("2 seconds")
+          return yield* Queue.take(polled)
+        })
+      assert.strictEqual(yield* Queue.take(polled), 0)
       assert.deepStrictEqual(seen, ["0 queued - -"])
       const c = yield* scheduler.claim({ worker: "w" })
       const lease = Option.getOrThrow(c).lease
-      yield* TestClock.adjust("1 second") // the 2 s poll sees it running
-      yield* TestClock.adjust("2 seconds") // nothing changed: no new report
-      yield* scheduler.setPhase(lease, "polling", { progress: 30 })
-      yield* TestClock.adjust("2 seconds")
-      yield* scheduler.setPhase(lease, "polling", { progress: 60 }) // a progress change alone is reported
-      yield* TestClock.adjust("2 seconds")
-      yield* scheduler.complete(lease)
-      yield* TestClock.adjust("2 seconds")
+      assert.strictEqual(yield* next(Effect.void), 2000) // the next poll sees it running
+      assert.strictEqual(yield* next(Effect.void), 4000) // nothing changed: no new report
+      assert.strictEqual(yield* next(scheduler.setPhase(lease, "polling", { progress: 30 })), 6000)
+      assert.strictEqual(yield* next(scheduler.setPhase(lease, "polling", { progress: 60 })), 8000) // progress alone is a change
+      assert.strictEqual(yield* next(scheduler.complete(lease)), 10000)
       const final = yield* Fiber.join(fiber)
       assert.strictEqual(final.task.state, "completed")
       assert.strictEqual(final.progress, 100)

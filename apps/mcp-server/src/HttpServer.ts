@@ -86,9 +86,20 @@ export const authenticate = (tokens: ReadonlyArray<BearerToken>, presented: stri
   const presentedDigest = digest(presented)
   let found: string | undefined
   for (const token of tokens) {
-    if (timingSafeEqual(presentedDigest, digest(Redacted.value(token.token))) && found === undefined) found = token.name
+    if (timingSafeEqual(presentedDigest, tokenDigest(token)) && found === undefined) found = token.name
   }
   return found
+}
+
+// Digests of the configured tokens, computed once per token rather than on every request.
+const tokenDigests = new WeakMap<BearerToken, Buffer>()
+const tokenDigest = (token: BearerToken): Buffer => {
+  let d = tokenDigests.get(token)
+  if (d === undefined) {
+    d = digest(Redacted.value(token.token))
+    tokenDigests.set(token, d)
+  }
+  return d
 }
 
 const json = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void => {

@@ -467,16 +467,16 @@ const makeWith = (store: Store, options: Options = {}): Effect.Effect<Service, n
     // Lease tokens fence stale workers; they need to be unique, not secret.
     const tokenPrefix = `${randomBytes(9).toString("base64url")}.`
     let tokenSeq = 0
+    const unknownPool = (c: ScannerConfig.Config, name: string | undefined) =>
+      Effect.fail(
+        SchedulerError.make(
+          "unknown_pool",
+          `No pool named "${name}" in ${c.file}; pools: ${c.pools.map((x) => x.name).join(", ")}. Leave the pool out to use the default (${c.defaultPool}).`
+        )
+      )
     const poolOrFail = (c: ScannerConfig.Config, name: string | undefined) => {
       const p = ScannerConfig.poolOf(c, name)
-      return p === undefined
-        ? Effect.fail(
-          SchedulerError.make(
-            "unknown_pool",
-            `No pool named "${name}" in ${c.file}; pools: ${c.pools.map((x) => x.name).join(", ")}. Leave the pool out to use the default (${c.defaultPool}).`
-          )
-        )
-        : Effect.succeed(p)
+      return p === undefined ? unknownPool(c, name) : Effect.succeed(p)
     }
     const record = (id: string, touch: boolean) =>
       Effect.gen(function*() {
@@ -763,7 +763,7 @@ const makeWith = (store: Store, options: Options = {}): Effect.Effect<Service, n
     const claim = (opts: ClaimOptions): Effect.Effect<Option.Option<Claim>, SchedulerError.SchedulerError> =>
       Effect.flatMap(config, (c) => {
         const pool = ScannerConfig.poolOf(c, opts.pool)
-        if (pool === undefined) return poolOrFail(c, opts.pool) as Effect.Effect<never, SchedulerError.SchedulerError>
+        if (pool === undefined) return unknownPool(c, opts.pool)
         if (opts.instances !== undefined && !opts.instances.every((i) => typeof i === "string" && i.length > 0)) return badInstances
         const slots = slotsOf(pool, opts.instances)
         return Effect.flatMap(now, (t) =>
