@@ -2,8 +2,9 @@
  * Import boundaries, checked in CI (`pnpm lint:boundaries`). Libraries never import apps; the client and
  * the validator are independent of each other and of the scheduler; nothing reaches into another
  * package's internals; libraries never pick the runtime (@effect/platform-node) for their users; apps do
- * not import each other, except that the MCP server's all-in-one entry runs a worker in-process through
- * the worker package's public entry.
+ * not import each other, except the worker package's public entry (`@nessus-mcp/worker`, never its
+ * modules or internals): the MCP server's all-in-one entry runs a worker in-process through it, and the
+ * admin CLI reuses the worker's scanner clients and housekeeping janitor so both clean up the same way.
  */
 /** A module of one of our packages, whether written as `@nessus-mcp/x`, resolved to `packages/x/…` or unresolved. */
 const ours = (names) => `(^|/)(packages|apps)/(${names})/|^@nessus-mcp/(${names})($|/)`
@@ -44,14 +45,16 @@ module.exports = {
     {
       name: "apps-do-not-import-each-other",
       severity: "error",
-      from: { path: "^apps/(worker|admin-cli)/" },
-      to: { path: ours("mcp-server|worker|admin-cli"), pathNot: "^apps/$1/" }
+      from: { path: "^apps/worker/" },
+      to: { path: ours("mcp-server|worker|admin-cli"), pathNot: "^apps/worker/" }
     },
     {
-      name: "mcp-server-imports-only-the-worker-entry",
+      // The worker package's public entry is the one way into another app: `@nessus-mcp/worker` resolves
+      // to apps/worker/dist/index.*; `@nessus-mcp/worker/Janitor` and the like stay forbidden.
+      name: "mcp-server-and-admin-cli-import-only-the-worker-entry",
       severity: "error",
-      from: { path: "^apps/mcp-server/" },
-      to: { path: ours("worker|admin-cli"), pathNot: "^apps/worker/dist/index\\.(js|d\\.ts)$|^@nessus-mcp/worker$" }
+      from: { path: "^apps/(mcp-server|admin-cli)/" },
+      to: { path: ours("mcp-server|worker|admin-cli"), pathNot: "^apps/$1/|^apps/worker/dist/index\\.(js|d\\.ts)$|^@nessus-mcp/worker$" }
     },
     {
       name: "no-reaching-into-internals",

@@ -20,6 +20,24 @@ const foreign = new Set([
   "POD_IP" // Kubernetes downward API, only used to build MCP_ALLOWED_HOSTS
 ])
 
+/**
+ * Operating-system and terminal variables an app may read to fit its surroundings (is this a dumb
+ * terminal, may it print colours, is it in CI, where is home or the temp directory). They are set by the
+ * shell, the terminal or the CI runner, not by whoever deploys Nessus MCP, so they are not product
+ * configuration and do not belong in .env.example. Keep this list short: a variable that changes what the
+ * product does (ports, URLs, limits, LOG_LEVEL...) is configuration and must be documented instead.
+ */
+const operatingSystem = new Set([
+  "TERM", // admin CLI: no redrawn progress line on TERM=dumb
+  "NO_COLOR",
+  "FORCE_COLOR",
+  "CI",
+  "HOME",
+  "PATH",
+  "TMPDIR",
+  "NODE_ENV" // only as the Node.js convention for "production vs development", never a product setting
+])
+
 describe("the env var extractor", () => {
   it("finds reads through Config, process.env, env records and flag options, and ignores comments and strings", () => {
     const source = `
@@ -95,7 +113,9 @@ describe("prod/.env.example", () => {
     for (const name of ["MCP_TRANSPORT", "MCP_HOST", "MCP_PORT", "MCP_BEARER_TOKENS", "REDIS_URL", "SCANNER_CONFIG", "DATA_DIR", "CREDENTIALS_KEY", "LOG_LEVEL"]) {
       assert.isTrue(byName.has(name), `extractor did not find ${name} in apps/mcp-server`)
     }
-    const absent = missing(byName.keys()).map((n) => `${n} (read at ${byName.get(n)!.join(", ")})`)
+    // The allow-list only ever holds operating-system variables: none of them is product configuration.
+    assert.deepStrictEqual([...operatingSystem].filter((n) => documented.has(n)), [], "an allow-listed OS variable is documented as configuration")
+    const absent = missing([...byName.keys()].filter((n) => !operatingSystem.has(n))).map((n) => `${n} (read at ${byName.get(n)!.join(", ")})`)
     assert.deepStrictEqual(absent, [], "add these to prod/.env.example with their meaning and default")
   })
 

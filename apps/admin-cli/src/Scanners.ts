@@ -1,47 +1,16 @@
 /**
- * Talking to the scanners of scanners.yaml from the CLI: a `NessusClient` per scanner built the way the
- * worker builds it (auth from `api_mode` and the credentials, TLS from `tls.*`, secrets `Redacted`), the
- * checks of `scanners check`, and the housekeeping janitor (stop stale scans, delete old scans this
- * system created, delete expired artifacts).
- *
- * | scanners.yaml | client auth |
- * | --- | --- |
- * | username/password, `api_mode: auto` | `auto` (reads `license.features.scan_api`; web-UI token when the API is gated) |
- * | username/password, `api_mode: api` | `session` |
- * | username/password, `api_mode: web-ui` | `web-ui` |
- * | access_key/secret_key, `auto` or `api` | `api-keys` |
+ * Talking to the scanners of scanners.yaml from the CLI: a `NessusClient` per scanner built from the
+ * worker's own pieces (`ScannerClients.authOf` for the auth mode, `ScannerClients.tlsOf` for the TLS
+ * trust; secrets stay `Redacted`), the checks of `scanners check`, and the housekeeping janitor, which is
+ * the worker's `Janitor` on the worker's `ScannerClients` so the CLI cleans up exactly as the workers do.
+ * Only the worker package's public entry is imported (see `.dependency-cruiser.cjs`).
  */
 import { NodeHttpClient } from "@effect/platform-node"
-import { NessusClient, NessusError, NessusModel, NessusTls } from "@nessus-mcp/nessus-client"
-import { Housekeeping, type ScannerConfig } from "@nessus-mcp/scheduler"
-import { Clock, Duration, Effect, Layer, Option, Schedule } from "effect"
-import { readFile, rm } from "node:fs/promises"
-import * as path from "node:path"
+import { NessusClient, NessusError, NessusTls } from "@nessus-mcp/nessus-client"
+import type { Housekeeping, ScannerConfig, Scheduler } from "@nessus-mcp/scheduler"
+import { Janitor, ScannerClients, type WorkerError, WorkerMetrics } from "@nessus-mcp/worker"
+import { Clock, Duration, Effect, Layer } from "effect"
 import type * as Views from "./Views.js"
-
-/** A scanner definition that cannot be turned into a client (bad combination, unreadable CA file). */
-export class ScannerSetupError extends Error {
-  readonly _tag = "ScannerSetupError"
-  readonly reason = "scanner_invalid"
-}
-
-/** The client auth for a scanner definition (see the table above). */
-export const authOf = (scanner: ScannerConfig.Scanner): Effect.Effect<NessusClient.Auth, ScannerSetupError> => {
-  const auth = scanner.auth
-  if (auth._tag === "ApiKeys") {
-    return scanner.apiMode === "web-ui"
-      ? Effect.fail(new ScannerSetupError(`api_mode web-ui needs a username and password (the web UI token comes with a session); API keys cannot drive it.`))
-      : Effect.succeed({ mode: "api-keys", accessKey: auth.accessKey, secretKey: auth.secretKey })
-  }
-  switch (scanner.apiMode) {
-    case "api":
-      return Effect.succeed({ mode: "session", username: auth.username, password: auth.password })
-    case "web-ui":
-      return Effect.succeed({ mode: "web-ui", username: auth.username, password: auth.password })
-    case "auto":
-      return Effect.succeed({ mode: "auto", username: auth.username, password: auth.password })
-  }
-}
 
 /** How the scanner's certificate is trusted, in words. */
 export const tlsMode = (scanner: ScannerConfig.Scanner): string =>
@@ -55,40 +24,22 @@ export const tlsMode = (scanner: ScannerConfig.Scanner): string =>
     ? "insecure (not verified)"
     : "system CAs"
 
-const connectOf = (scanner: ScannerConfig.Scanner) =>
-  Effect.gen(function*() {
-    const caFile = scanner.tls.caFile
-    const ca = caFile === undefined ? undefined : yield* Effect.tryPromise({
-      try: () => readFile(caFile, "utf8"),
-      catch: (cause) =>
-        new ScannerSetupError(`cannot read tls.ca_file ${caFile} (${(cause as NodeJS.ErrnoException).code ?? String(cause)}); fix the path in the scanners file.`)
-    })
-    return yield* NessusTls.undiciConnect({
-      ...(ca !== undefined ? { ca } : {}),
-      ...(scanner.tls.fingerprint !== undefined ? { fingerprint256: scanner.tls.fingerprint } : {}),
-      ...(scanner.tls.insecure === true ? { insecure: true } : {})
-    }).pipe(Effect.mapError((e) => new ScannerSetupError(e.message)))
-  })
-
 /**
- * Runs `f` with a client of the scanner (no read retries: the CLI reports what it sees). The session, if
- * any, is logged out and the connection pool closed when `f` ends.
+ * Runs `f` with a one-off client of the scanner, built as the worker builds it but with no read retries
+ * (the CLI reports what it sees) and a short request timeout. The session, if any, is logged out and the
+ * connection pool closed when `f` ends. A definition that cannot be turned into a client (bad auth
+ * combination, unreadable CA file, bad fingerprint) fails with the worker's `scanner_invalid` error.
  */
 export const withClient = <A, E>(
   scanner: ScannerConfig.Scanner,
   f: (client: NessusClient.Service) => Effect.Effect<A, E>,
-  options: { readonly timeout?: Duration.Input | undefined; readonly retry?: boolean | undefined } = {}
-): Effect.Effect<A, E | NessusError.NessusError | ScannerSetupError> =>
+  options: { readonly timeout?: Duration.Input | undefined } = {}
+): Effect.Effect<A, E | NessusError.NessusError | WorkerError.WorkerError> =>
   Effect.gen(function*() {
-    const auth = yield* authOf(scanner)
-    const connect = yield* connectOf(scanner)
+    const auth = yield* ScannerClients.authOf(scanner)
+    const connect = yield* NessusTls.undiciConnect(yield* ScannerClients.tlsOf(scanner))
     const program = Effect.gen(function*() {
-      const client = yield* NessusClient.make({
-        url: scanner.url,
-        auth,
-        requestTimeout: options.timeout ?? "10 seconds",
-        retry: options.retry === true ? undefined : false
-      })
+      const client = yield* NessusClient.make({ url: scanner.url, auth, requestTimeout: options.timeout ?? "10 seconds", retry: false })
       return yield* f(client)
     })
     return yield* Effect.scoped(program).pipe(Effect.provide(NodeHttpClient.layerUndiciOptions({ connect })))
@@ -210,53 +161,16 @@ export const check = (scanner: ScannerConfig.Scanner, timeout: Duration.Input): 
   })
 
 /**
- * The housekeeping janitor of the CLI (same behaviour as the worker's): stop a stale task's scan, delete
- * an expired task's `DATA_DIR/<task>/`, and delete finished scans this system created (in its folder and
- * named `nmcp-…`) that last changed before the cut-off.
+ * The housekeeping janitor of the CLI: the worker's `Janitor` (stop a stale task's scan, delete an expired
+ * task's `DATA_DIR/<task>/`, delete finished scans this system created that last changed before the
+ * cut-off) on the worker's `ScannerClients`, whose clients are logged out when the command ends. The
+ * worker's metrics instruments exist only because the clients count their calls; nothing serves them.
  */
-export const janitor = (options: { readonly dataDir: string; readonly folder?: string | undefined }): Layer.Layer<Housekeeping.ScanJanitor> =>
-  Layer.succeed(
-    Housekeeping.ScanJanitor,
-    Housekeeping.ScanJanitor.of({
-      stopScan: (task, scanner) =>
-        scanner === undefined
-          ? Effect.fail(new Error(`scanner ${task.instance ?? "?"} is no longer configured; stop scan ${task.scanName ?? "?"} by hand`))
-          : withClient(scanner, (client) =>
-            Effect.gen(function*() {
-              let scanId = task.nessusScanId
-              if (scanId === undefined && task.scanName !== undefined) {
-                const found = yield* client.findScanByName(task.scanName)
-                if (Option.isSome(found)) scanId = found.value.id
-              }
-              if (scanId === undefined) return
-              const current = yield* client.scanProgress(scanId)
-              if (!NessusModel.isActive(current.status)) return
-              yield* client.stopScan(scanId).pipe(Effect.catchIf((e) => e.reason === "Conflict", () => Effect.void))
-              yield* client.scanProgress(scanId).pipe(
-                Effect.repeat({ schedule: Schedule.spaced("1 second"), until: (p) => !NessusModel.isActive(p.status) }),
-                Effect.timeoutOption("60 seconds")
-              )
-            }), { retry: true }),
-      deleteArtifacts: (task) =>
-        Effect.tryPromise(() => rm(path.join(options.dataDir, task.id), { recursive: true, force: true })),
-      deleteFinishedScans: (scanner, { before, dryRun, isOwnScanName }) =>
-        withClient(scanner, (client) =>
-          Effect.gen(function*() {
-            const name = scanner.folder ?? options.folder ?? "nessus-mcp"
-            const folder = (yield* client.listFolders).find((f) => f.name === name && f.type !== "trash")
-            if (folder === undefined) return 0
-            const cutoff = Math.floor(before.getTime() / 1000)
-            const old = (yield* client.listScans({ folderId: folder.id })).filter((s) =>
-              s.folder_id === folder.id && isOwnScanName(s.name) && NessusModel.isTerminal(s.status) &&
-              (s.last_modification_date ?? s.creation_date ?? Number.MAX_SAFE_INTEGER) < cutoff
-            )
-            if (dryRun) return old.length
-            let deleted = 0
-            for (const s of old) {
-              const r = yield* Effect.result(client.deleteScan(s.id))
-              if (r._tag === "Success") deleted++
-            }
-            return deleted
-          }), { retry: true })
-    })
+export const janitor = (options: {
+  readonly dataDir: string
+  readonly folder?: string | undefined
+}): Layer.Layer<Housekeeping.ScanJanitor, never, ScannerConfig.ScannerConfig | Scheduler.Scheduler> =>
+  Janitor.layer({ dataDir: options.dataDir, folder: options.folder }).pipe(
+    Layer.provide(ScannerClients.layer({ requestTimeout: "10 seconds" })),
+    Layer.provide(WorkerMetrics.layer({ processMetrics: false, sharedState: false }))
   )

@@ -38,7 +38,7 @@ export default class HousekeepingRun extends BaseCommand<typeof HousekeepingRun>
     const dryRun = this.flags["dry-run"]
     const report = await this.runEffect(
       Housekeeping.run({ dryRun, scanRetention: this.flags["scan-retention"] }),
-      Layer.merge(Runtime.queue(this.flags), Scanners.janitor({ dataDir: this.flags["data-dir"] }))
+      Scanners.janitor({ dataDir: this.flags["data-dir"] }).pipe(Layer.provideMerge(Runtime.queue(this.flags)))
     )
     const result: typeof Views.Housekeeping.Type = {
       dry_run: report.dryRun,
