@@ -6,7 +6,8 @@
  * SDK client.
  *
  * One scenario runs first (300 submissions at once, workers SIGKILLed at seeded moments and restarted, Redis
- * restarted once, one scanner down until its circuit opens, one scanner with 5xx/429 bursts, revoked sessions
+ * restarted once, one scanner down until its circuit opens (it then closes by itself: a short CIRCUIT_COOLDOWN,
+ * then one probe scan), one scanner with 5xx/429 bursts, revoked sessions
  * and stuck exports, one scanner behind the 412 licence gate); the tests after it check one guarantee each on
  * what it recorded and on the final state of Redis, the simulator, the logs and DATA_DIR. The summary table is
  * printed at the end. `RELIABILITY_SEED` replays another chaos schedule (default 8).
@@ -60,6 +61,14 @@ const canary = { password: `canary-${run}-Pw`, sudo: `canary-${run}-Sudo` }
 const token = `rel-token-${randomBytes(16).toString("hex")}`
 const POOLS = ["nessus", "legacy"] as const
 const TERMINAL = ["completed", "failed", "timeout", "cancelled"]
+/**
+ * The workers' circuit policy (CIRCUIT_FAILURE_THRESHOLD, CIRCUIT_COOLDOWN). The cooldown is short so s4's
+ * circuit closes by itself within the run, and longer than the 2 s that s4 stays down after its circuit
+ * opened, so the first probe finds it back (a failed probe would reopen it and cost a bound task an attempt).
+ */
+const CIRCUIT = { threshold: 5, cooldownMs: 6_000 }
+/** Down for this long after the circuit opened: work meant for s4 must wait or go elsewhere meanwhile. */
+const HOLD_DOWN_MS = 2_000
 
 let dir: string
 let redis: RedisServer
@@ -93,7 +102,13 @@ const startWorker = async (slot: number) => {
     WORKER_HEARTBEAT_INTERVAL: "750 millis",
     WORKER_LEASE_DURATION: "3 seconds",
     WORKER_SHUTDOWN_TIMEOUT: "5 seconds",
-    HOUSEKEEPING_INTERVAL: "off"
+    HOUSEKEEPING_INTERVAL: "off",
+    // Shorter in-place retries: an attempt against the dead s4 fails in ~9 s instead of ~15-20 s (still 3
+    // retries, enough to absorb s5's bursts without a task-level retry).
+    WORKER_RETRY_ATTEMPTS: "3",
+    WORKER_RETRY_BASE: "250 millis",
+    CIRCUIT_FAILURE_THRESHOLD: String(CIRCUIT.threshold),
+    CIRCUIT_COOLDOWN: `${CIRCUIT.cooldownMs} millis`
   })
   const worker = Object.assign(proc, { id, metricsPort, slot })
   workers.push(worker)
@@ -132,7 +147,7 @@ const rec = {
   kills: [] as Array<{ atMs: number; worker: string; runningTasks: number }>,
   redisRestart: undefined as undefined | { atMs: number; downMs: number },
   flaky: [] as Array<{ label: string; atMs: number; consumed: boolean }>,
-  outage: { downAtMs: 0, openSeenAtMs: -1, liftedAtMs: -1, resetAtMs: -1 },
+  outage: { downAtMs: 0, openedAtMs: -1, openSeenAtMs: -1, liftedAtMs: -1, closedSeenAtMs: -1 },
   circuitStatesSeen: new Map<string, Set<string>>(),
   maxRunningSeen: new Map<string, number>(),
   statuses: new Map<string, any>(),
@@ -220,22 +235,31 @@ const monitor = (done: () => boolean) =>
     }
   })()
 
-/** s4 is down from before the first submission until its circuit has opened; then it comes back. */
+/**
+ * s4 is down from before the first submission until its circuit has opened, and HOLD_DOWN_MS more; then it
+ * comes back and nobody touches the circuit: after the cooldown a claim for s4 becomes the probe
+ * (open → half-open), and its success closes it (half-open → closed).
+ */
 const outage = async (t0: () => number) => {
   await waitFor("the circuit of s4 to open", async () => {
     const { scanners } = await mcp.call("list_scanners", { scanner_pool: "nessus" })
     return scanners.find((s: any) => s.id === "s4")?.circuit_state === "open" ? true : undefined
   }, 150_000, 250)
   rec.outage.openSeenAtMs = Date.now() - t0()
-  // Held down a little longer: work meant for s4 must wait or go elsewhere while the circuit is open.
-  await sleep(2_000)
+  // Hold relative to when the circuit really opened (the store's clock), not to when the driver noticed it.
+  const opened = await withScheduler((s) => s.circuitTransitions(1000)).then((ts: ReadonlyArray<any>) =>
+    ts.find((t) => t.instanceId === "s4" && t.to === "open")
+  )
+  const openedAt = opened === undefined ? Date.now() : Date.parse(opened.at)
+  rec.outage.openedAtMs = openedAt - t0()
+  await sleep(Math.max(0, openedAt + HOLD_DOWN_MS - Date.now()))
   await setFaults("s4", {})
   rec.outage.liftedAtMs = Date.now() - t0()
-  // The circuit policy's cooldown (5 minutes) has no environment knob yet, so the operator closes it, as
-  // `nessus-admin circuits reset s4` does (see docs/reliability.md).
-  await sleep(500)
-  await withScheduler((s) => s.resetCircuit("s4"))
-  rec.outage.resetAtMs = Date.now() - t0()
+  await waitFor("the circuit of s4 to close by itself (cooldown, then a successful probe)", async () => {
+    const { scanners } = await mcp.call("list_scanners", { scanner_pool: "nessus" })
+    return scanners.find((s: any) => s.id === "s4")?.circuit_state === "closed" ? true : undefined
+  }, CIRCUIT.cooldownMs + 30_000, 250)
+  rec.outage.closedSeenAtMs = Date.now() - t0()
 }
 
 const killWorkers = async (schedule: ReturnType<typeof chaos>, t0: number) => {
@@ -510,17 +534,31 @@ describe("reliability: 300 scans through crashes, a Redis restart and scanner fa
     for (const [instance, st] of Object.entries(stats.instances)) assert.strictEqual(st.running_now, 0, `${instance} still runs scans`)
   })
 
-  it("rode out the scanner faults: s4's circuit opened and closed, s5's bursts were absorbed, s3 used the web UI path, legacy failed for good", async () => {
+  it("rode out the scanner faults: s4's circuit opened and closed by itself, s5's bursts were absorbed, s3 used the web UI path, legacy failed for good", async () => {
     const transitions = await withScheduler((s) => s.circuitTransitions(1000)) as ReadonlyArray<any>
     const s4 = transitions.filter((t) => t.instanceId === "s4").reverse()
-    assert.includeMembers(s4.map((t) => `${t.from}->${t.to}`), ["closed->open", "open->closed"])
+    const path = s4.map((t) => `${t.from}->${t.to}`)
+    // closed → open → (cooldown) half-open → (probe succeeded) closed, as one unbroken chain, with no reset
+    assert.strictEqual(path[0], "closed->open", path.join(", "))
+    assert.includeMembers(path, ["closed->open", "open->half_open", "half_open->closed"])
+    assert.strictEqual(path.at(-1), "half_open->closed", path.join(", "))
+    for (let i = 1; i < s4.length; i++) assert.strictEqual(s4[i].from, s4[i - 1].to, `unbroken chain: ${path.join(", ")}`)
+    assert.deepStrictEqual(s4.filter((t) => t.reason === "reset by operator"), [], "nobody reset the circuit")
+    assert.match(s4[0].reason, new RegExp(`^${CIRCUIT.threshold} consecutive failures`), "CIRCUIT_FAILURE_THRESHOLD reached the workers")
+    for (let i = 1; i < s4.length; i++) {
+      if (s4[i].to !== "half_open") continue
+      const waited = Date.parse(s4[i].at) - Date.parse(s4[i - 1].at)
+      assert.isAtLeast(waited, CIRCUIT.cooldownMs, "the probe came after CIRCUIT_COOLDOWN")
+      assert.isBelow(waited, CIRCUIT.cooldownMs + 30_000, "and not minutes later (the 5-minute default)")
+    }
+    assert.strictEqual(s4.at(-1).reason, "probe succeeded")
     assert.isTrue(rec.circuitStatesSeen.get("s4")?.has("open"), "list_scanners showed s4 open")
     const { scanners } = await mcp.call("list_scanners")
     assert.deepStrictEqual(scanners.map((s: any) => s.circuit_state), scanners.map(() => "closed"))
     const tasks = [...rec.tasks.values()]
     // Work that failed on s4 went elsewhere (pool tasks) or waited for it (tasks bound to s4), within the budget.
     const failuresOnS4 = tasks.flatMap((t) => t.errors.filter((e: any) => e.instanceId === "s4"))
-    assert.isAtLeast(failuresOnS4.length, 5, "five consecutive failures opened s4's circuit")
+    assert.isAtLeast(failuresOnS4.length, CIRCUIT.threshold, "five consecutive failures opened s4's circuit")
     for (const t of tasks.filter((t) => t.errors.some((e: any) => e.instanceId === "s4"))) {
       // Its outcome is the one it would have had anyway (completed, or the wrong-password scans' verdict).
       const want = expectationOf(t.id).expect
@@ -640,7 +678,9 @@ describe("reliability: 300 scans through crashes, a Redis restart and scanner fa
       ["Redis restarts (SIGTERM, AOF)", rec.redisRestart ? `1 at ${wall(rec.redisRestart.atMs)}, down ${rec.redisRestart.downMs} ms` : "none"],
       [
         "s4 outage",
-        `down from the start, circuit open seen at ${wall(rec.outage.openSeenAtMs)}, up at ${wall(rec.outage.liftedAtMs)}, reset at ${wall(rec.outage.resetAtMs)}`
+        `down from the start, circuit opened at ${wall(rec.outage.openedAtMs)} (seen at ${wall(rec.outage.openSeenAtMs)}), up at ${
+          wall(rec.outage.liftedAtMs)
+        }, closed by its probe (cooldown ${wall(CIRCUIT.cooldownMs)}) seen at ${wall(rec.outage.closedSeenAtMs)}`
       ],
       ["circuit transitions", transitions.slice().reverse().map((t) => `${t.instanceId} ${t.from}->${t.to}`).join(", ")],
       ["s5 faults served", rec.flaky.map((f) => `${f.label}@${wall(f.atMs)}`).join(", ")],

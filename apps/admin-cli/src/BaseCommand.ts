@@ -86,13 +86,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    */
   protected async confirm(yes: boolean, question: string): Promise<void> {
     if (yes) return
-    if (!this.interactive) {
-      throw new CommandError(
-        "confirmation_required",
-        `${question} Refusing without --yes: nobody can confirm (stdin or stdout is not a terminal, or --json). Add --yes to proceed.`,
-        ExitCode.usage
-      )
-    }
+    this.requireConfirmable(yes, question)
     const rl = createInterface({ input: process.stdin, output: process.stderr })
     try {
       const answer = await rl.question(`${question} [y/N] `)
@@ -100,6 +94,20 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     } finally {
       rl.close()
     }
+  }
+
+  /**
+   * Refuses (exit 2) a change that needs confirmation when nobody can give it (no `--yes`, not on a
+   * terminal). Call it before reading any state, so a script learns it forgot `--yes` whatever the state
+   * is (an empty queue today must not hide the missing flag until the day it is not empty).
+   */
+  protected requireConfirmable(yes: boolean, what: string): void {
+    if (yes || this.interactive) return
+    throw new CommandError(
+      "confirmation_required",
+      `${what} Refusing without --yes: nobody can confirm (stdin or stdout is not a terminal, or --json). Add --yes to proceed.`,
+      ExitCode.usage
+    )
   }
 
   /** Prints a table on stdout (human mode only). */

@@ -3,7 +3,7 @@
  * (`--config`), the artifact root (`--data-dir`), and a duration parser (`7d`, `12h`, `30m`, `500ms`).
  * Each flag also reads the environment variable the MCP server and the workers use.
  */
-import { Flags } from "@oclif/core"
+import { Flags, type Interfaces } from "@oclif/core"
 
 const CONNECTION = "CONNECTION"
 
@@ -70,11 +70,33 @@ export const parseDuration = (text: string): number | undefined => {
   return unit === undefined ? undefined : Math.round(Number(m[1]) * unit)
 }
 
-/** A duration flag, parsed to milliseconds. */
-export const duration = Flags.custom<number>({
+const durationFlag = Flags.custom<number>({
   parse: async (input) => {
     const ms = parseDuration(input)
     if (ms === undefined) throw new Error(`"${input}" is not a duration; use a number and a unit, e.g. 500ms, 30s, 10m, 12h, 7d or 2w.`)
     return ms
   }
 })
+
+/** What a duration flag can say about itself (its value is always milliseconds). */
+export interface DurationOptions {
+  readonly summary: string
+  readonly char?: Interfaces.AlphabetLowercase | undefined
+}
+
+/**
+ * A duration flag, parsed to milliseconds. Its `default` is written the way operators type it (`"24h"`),
+ * so `--help` and the contract snapshot show `24h` rather than `86400000`; it is parsed once, here.
+ */
+export function duration(options: DurationOptions & { readonly default: string }): Interfaces.OptionFlag<number>
+export function duration(options: DurationOptions): Interfaces.OptionFlag<number | undefined>
+export function duration(
+  options: DurationOptions & { readonly default?: string }
+): Interfaces.OptionFlag<number> | Interfaces.OptionFlag<number | undefined> {
+  const { char, default: text, summary } = options
+  const common = { summary, ...(char !== undefined ? { char } : {}) }
+  if (text === undefined) return durationFlag(common)
+  const ms = parseDuration(text)
+  if (ms === undefined) throw new Error(`duration flag default "${text}" is not a duration`)
+  return durationFlag({ ...common, default: ms, defaultHelp: async () => text })
+}

@@ -74,6 +74,15 @@ describe("help", () => {
     assert.match(wait.stdout, /--redis-url=<value>\s+\[env: REDIS_URL\]/)
     assert.match(wait.stdout, /--data-dir=<value>\s+\[default: data, env: DATA_DIR\]/)
     assert.match(wait.stdout, /Exit codes: 0 completed; 1 failed, timed out or cancelled/)
+    // duration flags show their default as an operator types it, not in milliseconds
+    assert.match(wait.stdout, /--interval=<value>\s+\[default: 2s\]/)
+    const housekeeping = await cli("housekeeping", "run", "--help")
+    assert.match(housekeeping.stdout, /--scan-retention=<value>\s+\[default: 24h\]/)
+    assert.notInclude(housekeeping.stdout, "86400000")
+    assert.match((await cli("scanners", "check", "--help")).stdout, /--timeout=<value>\s+\[default: 10s\]/)
+    // ...and still run with that default in milliseconds
+    const run = (await import("../src/commands/housekeeping/run.js")).default
+    assert.strictEqual(run.flags["scan-retention"].default, 86_400_000)
   })
 })
 

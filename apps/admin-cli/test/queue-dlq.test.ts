@@ -204,6 +204,32 @@ describe("nessus-admin dlq", () => {
     assert.strictEqual(human.stdout.trim(), "Nothing to purge.")
   })
 
+  it("purge and retry --all refuse without --yes outside a terminal before reading the queue: empty or unreachable, exit 2", async () => {
+    const q = env.queue("t7-empty")
+    const empty = await cli("dlq", "purge", ...q.flags)
+    assert.strictEqual(empty.code, 2, empty.stdout)
+    assert.notInclude(empty.stdout, "Nothing to purge")
+    assert.match(empty.stderr, /Purging dead-letter entries needs confirmation\. Refusing without --yes/)
+    const emptyJson = await cli("dlq", "purge", "--pool", "dmz", ...q.flags, "--json")
+    assert.strictEqual(emptyJson.code, 2)
+    assert.strictEqual(json(emptyJson).error.code, "confirmation_required")
+    assert.match(json(emptyJson).error.message, /of pool dmz/)
+    const retryAll = await cli("dlq", "retry", "--all", ...q.flags)
+    assert.strictEqual(retryAll.code, 2, retryAll.stdout)
+    assert.notInclude(retryAll.stdout, "Nothing to retry")
+    // a Redis nobody listens on: had the command read the queue first, it would exit 4 (unavailable)
+    const down = ["--redis-url", "redis://127.0.0.1:1", "--prefix", q.prefix, "--config", env.configFile]
+    const unreadable = await cli("dlq", "purge", ...down, "--json")
+    assert.strictEqual(unreadable.code, 2)
+    assert.strictEqual(json(unreadable).error.code, "confirmation_required")
+    const withYes = await cli("dlq", "purge", "--yes", ...down, "--json")
+    assert.strictEqual(withYes.code, 4, withYes.stdout)
+    // with --yes on an empty queue there is nothing to confirm: exit 0
+    const nothing = await cli("dlq", "purge", "--yes", ...q.flags)
+    assert.strictEqual(nothing.code, 0)
+    assert.strictEqual(nothing.stdout.trim(), "Nothing to purge.")
+  })
+
   it("purge on a terminal asks for confirmation: yes purges, anything else changes nothing (exit 1)", async () => {
     const answer = async (reply: string) => {
       const q = env.queue(`tty-${reply}`)

@@ -23,10 +23,13 @@ export interface Served {
   readonly stop: () => Promise<void>
 }
 
-/** Starts `bench/serve.ts <args>` and waits for its JSON line. */
-export const serve = (args: ReadonlyArray<string>, timeoutMs = 120_000): Promise<Served> =>
+/**
+ * Starts `bench/serve.ts <args>` and waits for its JSON line. `nodeFlags` go to the child's `node` (e.g.
+ * `--cpu-prof` for `bench/profile.ts`).
+ */
+export const serve = (args: ReadonlyArray<string>, timeoutMs = 120_000, nodeFlags: ReadonlyArray<string> = []): Promise<Served> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(here, "serve.ts"), ...args], { stdio: ["ignore", "pipe", "ignore"] })
+    const child = spawn(process.execPath, [...nodeFlags, join(here, "serve.ts"), ...args], { stdio: ["ignore", "pipe", "ignore"] })
     let buffer = ""
     const timer = setTimeout(() => {
       child.kill("SIGKILL")
@@ -107,6 +110,83 @@ export const post = (agent: http.Agent, url: URL, request: { body: string; heade
     req.once("error", reject)
     req.end(request.body)
   })
+
+/** What one load window measured. */
+export interface Window {
+  readonly calls: number
+  readonly perSecond: number
+  readonly p50: number
+  readonly p99: number
+  /** Server CPU (user + system, from /proc) per call in the window. */
+  readonly cpuMsPerCall: number
+  readonly errors: number
+  /** Calls answered including the warm-up. */
+  readonly allCalls: number
+}
+
+/** Options of {@link load}. */
+export interface LoadOptions {
+  readonly concurrency: number
+  readonly warmupMs: number
+  readonly windowMs: number
+}
+
+/**
+ * Keeps `concurrency` keep-alive loops posting `request` to `url` for warm-up + window and measures the window
+ * only (`pid` is the server process, for its CPU time). `check` validates the first answer's body.
+ */
+export const load = async (
+  url: string,
+  pid: number,
+  request: { body: string; headers: Record<string, string> },
+  check: (text: string) => boolean,
+  options: LoadOptions
+): Promise<Window> => {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency })
+  const target = new URL(url)
+  const latencies: Array<number> = []
+  let errors = 0
+  let measuring = false
+  let stop = false
+  let checked = false
+  let allCalls = 0
+  const loop = async () => {
+    while (!stop) {
+      const started = performance.now()
+      const { status, text } = await post(agent, target, request)
+      const elapsed = performance.now() - started
+      if (status !== 200 || (!checked && !check(text))) {
+        errors++
+        if (errors === 1) console.error(`unexpected answer (${status}): ${text.slice(0, 300)}`)
+      }
+      checked = true
+      allCalls++
+      if (measuring) latencies.push(elapsed)
+    }
+  }
+  const loops = Array.from({ length: options.concurrency }, loop)
+  await new Promise((r) => setTimeout(r, options.warmupMs))
+  const cpu0 = cpuSeconds(pid)
+  const t0 = performance.now()
+  measuring = true
+  await new Promise((r) => setTimeout(r, options.windowMs))
+  measuring = false
+  const seconds = (performance.now() - t0) / 1000
+  const cpu = cpuSeconds(pid) - cpu0
+  stop = true
+  await Promise.all(loops)
+  agent.destroy()
+  latencies.sort((a, b) => a - b)
+  return {
+    calls: latencies.length,
+    perSecond: latencies.length / seconds,
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+    cpuMsPerCall: (cpu * 1000) / Math.max(1, latencies.length),
+    errors,
+    allCalls
+  }
+}
 
 /** The value at quantile `q` (0–1) of sorted numbers. */
 export const quantile = (sorted: ReadonlyArray<number>, q: number): number =>

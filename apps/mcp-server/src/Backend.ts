@@ -7,6 +7,11 @@
  * An in-memory queue is only visible to this process, so `nessus-mcp` without `REDIS_URL` runs its own worker
  * (mode `"auto"`); with Redis the workers are separate processes. `nessus-mcp-all-in-one` always runs one.
  *
+ * The scanners file is reloaded on SIGHUP and on every reload request (`nessus-admin config reload`, i.e.
+ * `Scheduler.requestReload` from any process on the same Redis and key prefix; in memory mode, only requests made
+ * in this process). A bad file is refused with an error log naming file, line and key, and the previous
+ * configuration stays in force; running-scan accounting lives in the store and is untouched.
+ *
  * The backend also registers the shared-state gauges (scanners, queues, DLQ, read from the scheduler's store)
  * in the server's `Metrics` registry and contributes its readiness checks (`Health.Readiness`: the scanners
  * file, and Redis with `maxmemory-policy noeviction`).
@@ -84,6 +89,7 @@ const schedulerStack = (config: ServerConfig["Service"], options: Scheduler.Opti
  * - `worker`: `"auto"` (default) runs a worker in this process when the queue is in memory; `"always"` and
  *   `"never"` decide regardless. `workerOptions` tunes it.
  * - `scheduler`: scheduler settings of this process.
+ * - `reload` (default true): reload the scanners file on SIGHUP and on reload requests.
  *
  * @category models
  */
@@ -91,7 +97,19 @@ export interface Options {
   readonly worker?: "auto" | "always" | "never" | undefined
   readonly workerOptions?: LocalWorker.Options | undefined
   readonly scheduler?: Scheduler.Options | undefined
+  readonly reload?: boolean | undefined
 }
+
+/**
+ * Reloads the scanners file on SIGHUP and on reload requests (`Scheduler.requestReload`, which
+ * `nessus-admin config reload` sends), for as long as the server runs.
+ *
+ * @category layers
+ */
+export const layerReload: Layer.Layer<never, SchedulerError.SchedulerError, Scheduler.Scheduler | ScannerConfig.ScannerConfig> = Layer.mergeAll(
+  Scheduler.layerReloadOnRequest,
+  ScannerConfig.layerReloadOnSighup
+)
 
 /**
  * The `ScanService` over one scheduler stack, plus an in-process worker on the same stack when `options.worker`
@@ -111,6 +129,7 @@ export const layer = (
       const stack = schedulerStack(config, options.scheduler ?? {})
       // The shared-state gauges on this server's /metrics, with the worker's collector (read from the store).
       const sharedState = Layer.effectDiscard(Effect.flatMap(Metrics, (m) => WorkerMetrics.registerSharedState(m.registry)))
-      return Layer.mergeAll(SchedulerScanService.layer, worker, sharedState, stack.readiness).pipe(Layer.provide(stack.scheduler))
+      const reload = options.reload === false ? Layer.empty : layerReload
+      return Layer.mergeAll(SchedulerScanService.layer, worker, sharedState, stack.readiness, reload).pipe(Layer.provide(stack.scheduler))
     })
   )

@@ -135,6 +135,15 @@ const readBody = (req: http.IncomingMessage, limit: number): Promise<BodyResult>
     req.once("error", reject)
   })
 
+const parseJson = (body: Buffer): unknown => {
+  if (body.length === 0) return undefined
+  try {
+    return JSON.parse(body.toString("utf8"))
+  } catch {
+    return undefined
+  }
+}
+
 const toHeaders = (req: http.IncomingMessage): Headers => {
   const headers = new Headers()
   for (const [name, value] of Object.entries(req.headers)) {
@@ -186,7 +195,12 @@ export const serve = (options: Options): Effect.Effect<Running, HttpStartError, 
     const log = (level: "Debug" | "Info" | "Warn" | "Error", message: string, annotations: Record<string, unknown> = {}) =>
       void run(Effect.logWithLevel(level)(message).pipe(Effect.annotateLogs(annotations))).catch(() => undefined)
 
-    const factory = yield* McpServer.makeFactory({ defaultPrincipal: "anonymous" })
+    // The tool each in-flight request calls, read from the body we parse anyway, for the factory (below).
+    const calledTools = new WeakMap<Request, string>()
+    const factory = yield* McpServer.makeFactory({
+      defaultPrincipal: "anonymous",
+      calledToolOf: (context) => (context.requestInfo === undefined ? undefined : calledTools.get(context.requestInfo))
+    })
     const handler = createMcpHandler(factory, {
       legacy: "stateless",
       maxRequestBodySize: options.maxBodyBytes,
@@ -250,7 +264,12 @@ export const serve = (options: Options): Effect.Effect<Running, HttpStartError, 
         ...(body === undefined ? {} : { body: new Uint8Array(body) })
       })
       const authInfo: AuthInfo = { token: "[redacted]", clientId: principal, scopes: [] }
-      const response = await handler.fetch(request, { authInfo })
+      // The body is parsed here, once, and handed to the SDK as `parsedBody` (it then neither clones nor re-reads
+      // the request); a body that is not JSON is left to the SDK, which answers it as it always does.
+      const parsedBody = body === undefined ? undefined : parseJson(body)
+      const tool = McpServer.calledTool(parsedBody)
+      if (tool !== undefined) calledTools.set(request, tool)
+      const response = await handler.fetch(request, parsedBody === undefined ? { authInfo } : { authInfo, parsedBody })
       await writeWebResponse(response, res)
     }
 

@@ -4,7 +4,13 @@
  * or per connection and for both protocol eras (2026-07-28 and the 2025 revisions), so the same definition
  * serves new and old clients. Tool calls run as Effects in the context captured by {@link makeFactory}.
  */
-import { McpServer, type McpServerFactory, type ServerContext, type StandardSchemaWithJSON } from "@modelcontextprotocol/server"
+import {
+  McpServer,
+  type McpRequestContext,
+  type McpServerFactory,
+  type ServerContext,
+  type StandardSchemaWithJSON
+} from "@modelcontextprotocol/server"
 import { Context, Effect, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import { Metrics } from "./Metrics.js"
@@ -104,6 +110,20 @@ export const parentSpanIdOf = (meta: Readonly<Record<string, unknown>> | undefin
 }
 
 /**
+ * The tool a JSON-RPC message calls, when it is one `tools/call` request naming a tool by a string; `undefined`
+ * for anything else (other methods, notifications, batches, malformed messages).
+ *
+ * @category conversions
+ */
+export const calledTool = (message: unknown): string | undefined => {
+  if (typeof message !== "object" || message === null || Array.isArray(message)) return undefined
+  const { method, params } = message as { readonly method?: unknown; readonly params?: unknown }
+  if (method !== "tools/call" || typeof params !== "object" || params === null) return undefined
+  const name = (params as { readonly name?: unknown }).name
+  return typeof name === "string" ? name : undefined
+}
+
+/**
  * Options of {@link makeFactory}.
  *
  * @category models
@@ -111,6 +131,12 @@ export const parentSpanIdOf = (meta: Readonly<Record<string, unknown>> | undefin
 export interface FactoryOptions {
   /** Principal recorded when the transport carries no authenticated identity (e.g. `"stdio"`). */
   readonly defaultPrincipal: string
+  /**
+   * The tool the request an instance is built for calls, when the transport knows it (see {@link calledTool}):
+   * such an instance registers only that tool. `undefined` (or a name that is not one of ours) registers all
+   * ten, as `tools/list`, `server/discover`, `initialize` and unknown-tool errors need.
+   */
+  readonly calledToolOf?: ((context: McpRequestContext) => string | undefined) | undefined
 }
 
 /**
@@ -123,36 +149,38 @@ export const makeFactory = (options: FactoryOptions): Effect.Effect<McpServerFac
     const context = yield* Effect.context<ScanService | Metrics>()
     const run = Effect.runPromiseWith(context)
     // The SDK calls the factory for every HTTP request, so everything that does not depend on the request (the
-    // JSON Schemas above all: generating them was most of a call's CPU time) is built once, here.
-    const tools = bindings(Context.get(context, ScanService)).map((tool) => ({
-      tool,
-      config: {
-        title: tool.definition.title,
-        description: tool.definition.description,
-        inputSchema: sdkSchema(tool.definition.input, "input"),
-        outputSchema: sdkSchema(tool.definition.output, "output"),
-        annotations: { ...tool.definition.annotations }
+    // JSON Schemas above all: generating them was most of a call's CPU time) is built once, here: the tool
+    // configurations and their SDK handlers.
+    const tools = bindings(Context.get(context, ScanService)).map((tool) => {
+      const definition = tool.definition
+      const config = {
+        title: definition.title,
+        description: definition.description,
+        inputSchema: sdkSchema(definition.input, "input"),
+        outputSchema: sdkSchema(definition.output, "output"),
+        annotations: { ...definition.annotations }
       }
-    }))
-    return () => {
+      const handler = (args: unknown, ctx: ServerContext) => {
+        const meta = ctx.mcpReq._meta as Record<string, unknown> | undefined
+        const call: CallContext = {
+          tool: definition.name,
+          traceId: traceIdOf(meta),
+          parentSpanId: parentSpanIdOf(meta),
+          principal: ctx.http?.authInfo?.clientId ?? options.defaultPrincipal,
+          signal: ctx.mcpReq.signal
+        }
+        return run(tool.execute(args, call), { signal: ctx.mcpReq.signal })
+      }
+      return { name: definition.name, config, handler }
+    })
+    const byName = new Map(tools.map((tool) => [tool.name, tool]))
+    return (requestContext: McpRequestContext) => {
       const server = new McpServer(implementation, { capabilities: { tools: {} }, instructions })
-      for (const { config, tool } of tools) {
-        const definition = tool.definition
-        server.registerTool(
-          definition.name,
-          config,
-          (args: unknown, ctx: ServerContext) => {
-            const call: CallContext = {
-              tool: definition.name,
-              traceId: traceIdOf(ctx.mcpReq._meta as Record<string, unknown> | undefined),
-              parentSpanId: parentSpanIdOf(ctx.mcpReq._meta as Record<string, unknown> | undefined),
-              principal: ctx.http?.authInfo?.clientId ?? options.defaultPrincipal,
-              signal: ctx.mcpReq.signal
-            }
-            return run(tool.execute(args, call), { signal: ctx.mcpReq.signal })
-          }
-        )
-      }
+      // An instance serves one request (HTTP) and a `tools/call` only dispatches to the tool it names, so when the
+      // transport knows that name the other nine registrations are skipped. The
+      // answer is the same: the SDK looks the tool up by name and nothing else in a tools/call reads the others.
+      const only = options.calledToolOf === undefined ? undefined : byName.get(options.calledToolOf(requestContext) ?? "")
+      for (const { config, handler, name } of only === undefined ? tools : [only]) server.registerTool(name, config, handler)
       return server
     }
   })

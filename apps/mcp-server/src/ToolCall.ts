@@ -6,8 +6,8 @@
  * `nessus_api_requests_total{tool,status}` (`ok` or the error code); a call never fails at the protocol level.
  */
 import type { CallToolResult } from "@modelcontextprotocol/server"
-import { Tracing } from "@nessus-mcp/worker"
-import { Cause, Clock, Effect, Exit, Option, Schema } from "effect"
+import { Cause, Effect, Exit, Option, Schema, SchemaIssue, SchemaParser, Tracer } from "effect"
+import { randomUUID } from "node:crypto"
 import * as AppError from "./AppError.js"
 import * as Logging from "./Logging.js"
 import { Metrics } from "./Metrics.js"
@@ -35,38 +35,49 @@ const describePath = (path: ReadonlyArray<PropertyKey | { readonly key: Property
 /**
  * Decodes raw arguments into the tool's input type. `null` on a top-level argument means "not given" (agents
  * often send it for optional arguments). Every problem is reported; `field` is the first offending argument.
+ * The result is an `Exit` (an `Effect` that is already done): decoding is synchronous, so a call does not pay
+ * for a fiber hop here.
  *
  * @category decoding
  */
 export const decodeArguments = <I, IE, O, OE>(
   definition: Tools.Definition<I, IE, O, OE>
-): ((args: unknown) => Effect.Effect<I, AppError.AppError>) => {
-  const standard = Schema.toStandardSchemaV1(definition.input as Schema.Codec<I, IE>, { parseOptions })["~standard"]
+): ((args: unknown) => Exit.Exit<I, AppError.AppError>) => {
+  const decode = SchemaParser.decodeUnknownExit(definition.input as Schema.Codec<I, IE>)
+  // The Standard Schema formatter: the same issue paths and messages as `Schema.toStandardSchemaV1`.
+  const format = SchemaIssue.makeFormatterStandardSchemaV1()
   return (args) => {
     if (args !== undefined && (typeof args !== "object" || args === null || Array.isArray(args))) {
-      return Effect.fail(AppError.invalidArgument("arguments", "expected an object of named arguments"))
+      return Exit.fail(AppError.invalidArgument("arguments", "expected an object of named arguments"))
     }
-    const cleaned = Object.fromEntries(Object.entries(args ?? {}).filter(([, value]) => value !== null))
-    return Effect.promise(async () => standard.validate(cleaned)).pipe(
-      Effect.flatMap((result) => {
-        if (result.issues === undefined) return Effect.succeed(result.value)
-        const problems = result.issues.map((issue) => ({ field: describePath(issue.path ?? []) || "arguments", message: issue.message }))
-        const first = problems[0]!
-        const message = problems.length === 1
-          ? `Invalid argument "${first.field}": ${first.message}`
-          : `Invalid arguments: ${problems.map((p) => `"${p.field}": ${p.message}`).join("; ")}`
-        return Effect.fail(new AppError.AppError({
+    let cleaned: Record<string, unknown> = (args ?? {}) as Record<string, unknown>
+    for (const key in cleaned) {
+      if (cleaned[key] === null) {
+        cleaned = Object.fromEntries(Object.entries(cleaned).filter(([, value]) => value !== null))
+        break
+      }
+    }
+    const decoded = decode(cleaned, parseOptions)
+    if (Exit.isFailure(decoded)) {
+      const issue = Cause.findErrorOption(decoded.cause)
+      const issues: ReadonlyArray<{ readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined; readonly message: string }> =
+        Option.isSome(issue) ? format(issue.value).issues : [{ message: Cause.pretty(decoded.cause) }]
+      const problems = issues.map((i) => ({ field: describePath(i.path ?? []) || "arguments", message: i.message }))
+      const first = problems[0]!
+      const message = problems.length === 1
+        ? `Invalid argument "${first.field}": ${first.message}`
+        : `Invalid arguments: ${problems.map((p) => `"${p.field}": ${p.message}`).join("; ")}`
+      return Exit.fail(
+        new AppError.AppError({
           reason: "InvalidArgument",
           field: first.field,
           message,
           ...(problems.length > 1 ? { details: { problems } } : {})
-        }))
-      }),
-      Effect.flatMap((input) => {
-        const problem = definition.crossCheck?.(input)
-        return problem ? Effect.fail(AppError.invalidArgument(problem.field, problem.problem)) : Effect.succeed(input)
-      })
-    )
+        })
+      )
+    }
+    const problem = definition.crossCheck?.(decoded.value)
+    return problem ? Exit.fail(AppError.invalidArgument(problem.field, problem.problem)) : Exit.succeed(decoded.value)
   }
 }
 
@@ -125,6 +136,34 @@ export const toCallToolResult = (
       )
   })
 
+interface Rendered {
+  readonly structured: Record<string, unknown>
+  readonly text: string
+}
+
+const TRACE_ID = /^[\da-f]{32}$/
+const SPAN_ID = /^[\da-f]{16}$/
+
+// Tracing.withTrace (the worker's) with a fixed stack frame instead of a captured stack trace.
+const withCallSpan = (name: string, call: CallContext, frame: () => string) =>
+<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+  const attributes = { "mcp.tool": call.tool, "mcp.principal": call.principal }
+  return TRACE_ID.test(call.traceId)
+    ? Effect.withSpan(effect, name, {
+      attributes,
+      captureStackTrace: frame,
+      parent: Tracer.externalSpan({
+        traceId: call.traceId,
+        spanId: call.parentSpanId !== undefined && SPAN_ID.test(call.parentSpanId) ? call.parentSpanId : randomSpanId(),
+        sampled: true
+      })
+    })
+    : Effect.withSpan(effect, name, { attributes, captureStackTrace: frame, root: true })
+}
+
+// randomUUID draws from a cached entropy pool (no syscall per tool call); 16 of its hex digits make a span id.
+const randomSpanId = (): string => randomUUID().replace(/-/g, "").slice(16)
+
 /**
  * Binds a tool definition to its handler.
  *
@@ -136,54 +175,51 @@ export const bind = <I, IE, O, OE>(
 ): Binding => {
   const decode = decodeArguments(definition)
   const encodeExit = Schema.encodeUnknownExit(definition.output as unknown as Schema.Codec<O, OE>)
-  const encode = (output: O): Effect.Effect<OE> =>
-    Effect.suspend(() => {
-      const exit = encodeExit(output)
-      return Exit.isSuccess(exit)
-        ? Effect.succeed(exit.value as OE)
-        : Effect.die(new Error(`${definition.name} returned a result that breaks its outputSchema: ${exit.cause}`))
+  // Encoding is synchronous too: one step from the handler's output to the result's two forms.
+  const render = (input: I) => (output: O): Exit.Exit<Rendered> => {
+    const exit = encodeExit(output)
+    if (Exit.isFailure(exit)) return Exit.die(new Error(`${definition.name} returned a result that breaks its outputSchema: ${exit.cause}`))
+    const encoded = exit.value as OE
+    return Exit.succeed({ structured: encoded as Record<string, unknown>, text: definition.renderText?.(input, encoded) ?? JSON.stringify(encoded) })
+  }
+  const spanName = `mcp.tool ${definition.name}`
+  // The span's stack frame (what `Cause.pretty` shows for a failure inside it) is a fixed description: Effect
+  // would otherwise capture a stack trace on every call, which cost more than the rest of the span.
+  const spanFrame = () => `at ${spanName} (@nessus-mcp/mcp-server ToolCall.execute)`
+  const finish = (exit: Exit.Exit<Rendered, AppError.AppError>, started: number, call: CallContext) =>
+    Effect.flatMap(Effect.service(Metrics), (metrics) => {
+      const error = Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause) : Option.none()
+      const status = Exit.isSuccess(exit) ? "ok" : Option.isSome(error) ? AppError.code(error.value) : "INTERNAL"
+      return Effect.andThen(
+        Effect.all([metrics.recordToolCall(definition.name, status), Effect.annotateCurrentSpan("mcp.status", status)], { discard: true }),
+        Effect.clockWith((clock) => {
+          const duration_ms = clock.currentTimeMillisUnsafe() - started
+          const logged = Exit.isSuccess(exit)
+            ? Effect.annotateLogs(Effect.logInfo("tool call succeeded"), "duration_ms", duration_ms)
+            : Option.isSome(error)
+            ? Effect.annotateLogs(Effect.logWarning(`tool call failed: ${error.value.message}`), { duration_ms, code: AppError.code(error.value) })
+            : Effect.annotateLogs(Effect.logError("tool call crashed", exit.cause), { duration_ms, code: "INTERNAL" })
+          return Effect.as(logged, toCallToolResult(exit, call.traceId))
+        })
+      )
     })
   return {
     definition,
-    execute: (args, call) =>
-      Effect.gen(function*() {
-        const started = yield* Clock.currentTimeMillis
-        const exit: Exit.Exit<{ structured: Record<string, unknown>; text: string }, AppError.AppError> = yield* decode(args).pipe(
-          Effect.flatMap((input) =>
-            handler(input, call).pipe(
-              Effect.flatMap(encode),
-              Effect.map((encoded) => ({
-                structured: encoded as Record<string, unknown>,
-                text: definition.renderText?.(input, encoded) ?? JSON.stringify(encoded)
-              }))
-            )
-          ),
-          Effect.exit
-        )
-        const metrics = yield* Metrics
-        const failure = Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause) : Option.none()
-        const status = Exit.isSuccess(exit) ? "ok" : Option.match(failure, { onNone: () => "INTERNAL", onSome: AppError.code })
-        yield* metrics.recordToolCall(definition.name, status)
-        yield* Effect.annotateCurrentSpan({ "mcp.status": status })
-        const duration_ms = (yield* Clock.currentTimeMillis) - started
-        if (Exit.isSuccess(exit)) {
-          yield* Effect.logInfo("tool call succeeded").pipe(Effect.annotateLogs({ duration_ms }))
-        } else {
-          const error = Cause.findErrorOption(exit.cause)
-          if (Option.isSome(error)) {
-            yield* Effect.logWarning(`tool call failed: ${error.value.message}`).pipe(
-              Effect.annotateLogs({ duration_ms, code: AppError.code(error.value) })
-            )
-          } else {
-            yield* Effect.logError("tool call crashed", exit.cause).pipe(Effect.annotateLogs({ duration_ms, code: "INTERNAL" }))
-          }
-        }
-        return toCallToolResult(exit, call.traceId)
+    execute: (args, call) => {
+      const decoded = decode(args)
+      const work: Effect.Effect<Rendered, AppError.AppError> = Exit.isFailure(decoded)
+        ? Exit.failCause(decoded.cause)
+        : Effect.flatMap(handler(decoded.value, call), render(decoded.value))
+      return Effect.clockWith((clock) => {
+        const started = clock.currentTimeMillisUnsafe()
+        return Effect.flatMap(Effect.exit(work), (exit) => finish(exit, started, call))
       }).pipe(
         Logging.annotated({ trace_id: call.traceId, tool: definition.name, principal: call.principal }),
         // The call's span, in the caller's trace (its traceparent) when it sent one; a submitted task keeps the
-        // trace id, so the worker's and the Nessus client's spans join the same trace.
-        Tracing.withTrace(`mcp.tool ${definition.name}`, call.traceId, { "mcp.tool": definition.name, "mcp.principal": call.principal }, call.parentSpanId)
+        // trace id, so the worker's and the Nessus client's spans join the same trace. (Tracing.withTrace's rule,
+        // with the fixed stack frame above.)
+        withCallSpan(spanName, call, spanFrame)
       )
+    }
   }
 }

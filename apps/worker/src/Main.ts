@@ -77,7 +77,8 @@ export const layer = (settings: WorkerConfig.Shape): Layer.Layer<Worker.Worker, 
     Credentials.Credentials,
     Credentials.make({ key: settings.credentialsKey }).pipe(Effect.mapError(configError))
   )
-  const schedulerOptions = { leaseDuration: settings.leaseDuration, prefix: settings.redisKeyPrefix }
+  // The circuit policy is applied by whoever claims and reports outcomes, i.e. the workers.
+  const schedulerOptions = { leaseDuration: settings.leaseDuration, prefix: settings.redisKeyPrefix, circuit: settings.circuit }
   const redis = Option.map(settings.redisUrl, (url) =>
     Layer.catch(Redis.layer({ url }), (e) =>
       Layer.effect(Redis.Redis, Effect.fail(WorkerError.make("backend_unavailable", e.message, e)))))
@@ -97,7 +98,8 @@ export const layer = (settings: WorkerConfig.Shape): Layer.Layer<Worker.Worker, 
     ...(Option.isSome(settings.workerId) ? { workerId: settings.workerId.value } : {}),
     poll: { initial: settings.pollInitial, max: settings.pollMax, factor: settings.pollFactor },
     heartbeatInterval: settings.heartbeatInterval,
-    idleInterval: settings.idleInterval
+    idleInterval: settings.idleInterval,
+    retry: settings.retry
   }
   const housekeeping = Option.match(settings.housekeepingInterval, {
     onNone: () => Layer.empty,

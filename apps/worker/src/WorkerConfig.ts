@@ -20,6 +20,10 @@
  * | `WORKER_SHUTDOWN_TIMEOUT` | bound of the graceful shutdown | `10 seconds` |
  * | `HOUSEKEEPING_INTERVAL` | housekeeping period (`off` disables) | `1 hour` |
  * | `SCAN_RETENTION` | finished scans of this system are deleted from the scanners after | `24 hours` |
+ * | `WORKER_RETRY_ATTEMPTS` | in-place retries of a transient Nessus failure before the attempt is reported (0-10) | `3` |
+ * | `WORKER_RETRY_BASE` | delay before the first of those retries (doubling, jittered) | `1 second` |
+ * | `CIRCUIT_FAILURE_THRESHOLD` | consecutive scanner failures that open its circuit (1-100) | `5` |
+ * | `CIRCUIT_COOLDOWN` | how long an open circuit keeps new scans off its scanner before one probe scan | `5 minutes` |
  * | `METRICS_HOST` / `METRICS_PORT` | `/metrics` and `/health` | `127.0.0.1` / `9090` |
  * | `LOG_LEVEL` | trace, debug, info, warn, error, fatal, none | `info` |
  * | `OTEL_EXPORTER_OTLP_ENDPOINT` | OpenTelemetry collector (OTLP/HTTP) that receives the spans | unset: no export |
@@ -27,6 +31,7 @@
  *
  * Secrets (the Redis URL, which may embed a password, and the credentials key) stay `Redacted`.
  */
+import { CircuitBreaker, Retry } from "@nessus-mcp/scheduler"
 import { Config, ConfigProvider, Duration, Effect, Option, type Redacted } from "effect"
 import type * as LogLevel from "effect/LogLevel"
 import { existsSync } from "node:fs"
@@ -58,6 +63,10 @@ export interface Shape {
   readonly shutdownTimeout: Duration.Duration
   readonly housekeepingInterval: Option.Option<Duration.Duration>
   readonly scanRetention: Duration.Duration
+  /** In-place retries of transient Nessus failures (the worker's `retry` option). */
+  readonly retry: Retry.Policy
+  /** Per-scanner circuit breaker (the scheduler's `circuit` option in this process). */
+  readonly circuit: CircuitBreaker.Policy
   readonly metricsHost: string
   readonly metricsPort: number
   readonly logLevel: LogLevel.LogLevel
@@ -95,15 +104,53 @@ const nameList = (variable: string) =>
     })
   )
 
-const duration = (variable: string, fallback: Duration.Input, min: Duration.Input = "1 millis") =>
+const duration = (variable: string, fallback: Duration.Input, min: Duration.Input = "1 millis", max?: Duration.Input) =>
   Config.Duration(variable).pipe(
     Config.withDefault(Duration.fromInputUnsafe(fallback)),
     Config.flatMap((d) =>
-      Duration.isFinite(d) && Duration.isGreaterThanOrEqualTo(d, Duration.fromInputUnsafe(min))
+      Duration.isFinite(d) && Duration.isGreaterThanOrEqualTo(d, Duration.fromInputUnsafe(min)) &&
+        (max === undefined || Duration.isLessThanOrEqualTo(d, Duration.fromInputUnsafe(max)))
         ? Config.succeed(d)
-        : failWith(`${variable} must be a finite duration of at least ${Duration.format(Duration.fromInputUnsafe(min))} (e.g. "10 seconds")`)
+        : failWith(
+          `${variable} must be a finite duration of at least ${Duration.format(Duration.fromInputUnsafe(min))}${
+            max === undefined ? "" : ` and at most ${Duration.format(Duration.fromInputUnsafe(max))}`
+          } (e.g. "${typeof fallback === "string" ? fallback : "10 seconds"}")`
+        )
     )
   )
+
+const intBetween = (variable: string, fallback: number, min: number, max: number) =>
+  Config.Int(variable).pipe(
+    Config.withDefault(fallback),
+    Config.flatMap((n) => (n >= min && n <= max ? Config.succeed(n) : failWith(`${variable} must be a whole number between ${min} and ${max}`)))
+  )
+
+/**
+ * `WORKER_RETRY_ATTEMPTS` (0-10, default 3) and `WORKER_RETRY_BASE` (10 ms to 10 minutes, default 1 s):
+ * the worker's in-place retries of a transient Nessus failure (network, 5xx, 429, timeout), after
+ * `base`, `2 × base`, `4 × base`, ... (jittered ±20 %), before it reports the attempt to the scheduler.
+ * `0` reports the first failure at once. Task-level requeues (a new attempt) keep the scheduler's policy.
+ *
+ * @category config
+ */
+export const retry: Config.Config<Retry.Policy> = Config.all({
+  retries: intBetween("WORKER_RETRY_ATTEMPTS", Retry.defaultPolicy.retries, 0, 10),
+  base: duration("WORKER_RETRY_BASE", Retry.defaultPolicy.base, "10 millis", "10 minutes")
+}).pipe(Config.map(({ base, retries }): Retry.Policy => ({ ...Retry.defaultPolicy, retries, base })))
+
+/**
+ * `CIRCUIT_FAILURE_THRESHOLD` (1-100, default 5) and `CIRCUIT_COOLDOWN` (100 ms to 24 hours, default
+ * 5 minutes): the scanner circuit breaker this worker applies when it claims and reports outcomes. After
+ * the threshold of consecutive scanner failures the circuit opens; after the cooldown one probe scan is
+ * let through (half-open) and its outcome closes or reopens the circuit. The state is shared in Redis, so
+ * give every worker the same values. The probe timeout keeps the scheduler's default (10 minutes).
+ *
+ * @category config
+ */
+export const circuit: Config.Config<CircuitBreaker.Policy> = Config.all({
+  failureThreshold: intBetween("CIRCUIT_FAILURE_THRESHOLD", CircuitBreaker.defaultPolicy.failureThreshold, 1, 100),
+  cooldown: duration("CIRCUIT_COOLDOWN", CircuitBreaker.defaultPolicy.cooldown, "100 millis", "24 hours")
+}).pipe(Config.map(({ cooldown, failureThreshold }): CircuitBreaker.Policy => ({ ...CircuitBreaker.defaultPolicy, failureThreshold, cooldown })))
 
 /**
  * `REDIS_KEY_PREFIX`: the namespace of the scheduler's keys, the same in every app (default `{nessus-mcp}:`).
@@ -182,6 +229,8 @@ export const config: Config.Config<Shape> = Config.all({
     })
   ),
   scanRetention: duration("SCAN_RETENTION", "24 hours", "1 second"),
+  retry,
+  circuit,
   metricsHost: Config.String("METRICS_HOST").pipe(Config.withDefault("127.0.0.1")),
   metricsPort: Config.Int("METRICS_PORT").pipe(
     Config.withDefault(9090),

@@ -34,6 +34,26 @@ describe("WorkerConfig", () => {
       assert.deepStrictEqual(Option.map(c.housekeepingInterval, Duration.toMillis), Option.some(3_600_000))
       assert.isTrue(Option.isNone(c.pools))
       assert.strictEqual(c.logLevel, "Info")
+      assert.deepStrictEqual(c.retry, { retries: 3, base: c.retry.base, factor: 2, jitter: true })
+      assert.strictEqual(Duration.toMillis(Duration.fromInputUnsafe(c.retry.base)), 1_000)
+      assert.strictEqual(c.circuit.failureThreshold, 5)
+      assert.strictEqual(Duration.toMillis(Duration.fromInputUnsafe(c.circuit.cooldown)), 300_000)
+      assert.strictEqual(c.circuit.probeTimeout, "10 minutes")
+    }))
+
+  it.effect("retry and circuit policy", () =>
+    Effect.gen(function*() {
+      const c = yield* WorkerConfig.load({
+        ...base,
+        WORKER_RETRY_ATTEMPTS: "0",
+        WORKER_RETRY_BASE: "250 millis",
+        CIRCUIT_FAILURE_THRESHOLD: "2",
+        CIRCUIT_COOLDOWN: "3 seconds"
+      })
+      assert.strictEqual(c.retry.retries, 0)
+      assert.strictEqual(Duration.toMillis(Duration.fromInputUnsafe(c.retry.base)), 250)
+      assert.strictEqual(c.circuit.failureThreshold, 2)
+      assert.strictEqual(Duration.toMillis(Duration.fromInputUnsafe(c.circuit.cooldown)), 3_000)
     }))
 
   it.effect("lists, durations and switches", () =>
@@ -73,6 +93,15 @@ describe("WorkerConfig", () => {
       yield* refused({ WORKER_POOLS: "a b" }, "WORKER_POOLS")
       yield* refused({ WORKER_HEARTBEAT_INTERVAL: "2 minutes" }, "WORKER_HEARTBEAT_INTERVAL")
       yield* refused({ HOUSEKEEPING_INTERVAL: "soon" }, "HOUSEKEEPING_INTERVAL")
+      yield* refused({ WORKER_RETRY_ATTEMPTS: "11" }, "WORKER_RETRY_ATTEMPTS must be a whole number between 0 and 10")
+      yield* refused({ WORKER_RETRY_ATTEMPTS: "-1" }, "WORKER_RETRY_ATTEMPTS")
+      yield* refused({ WORKER_RETRY_ATTEMPTS: "two" }, "WORKER_RETRY_ATTEMPTS")
+      yield* refused({ WORKER_RETRY_BASE: "1 millis" }, "WORKER_RETRY_BASE must be a finite duration of at least")
+      yield* refused({ WORKER_RETRY_BASE: "soon" }, "WORKER_RETRY_BASE")
+      yield* refused({ CIRCUIT_FAILURE_THRESHOLD: "0" }, "CIRCUIT_FAILURE_THRESHOLD must be a whole number between 1 and 100")
+      yield* refused({ CIRCUIT_FAILURE_THRESHOLD: "2.5" }, "CIRCUIT_FAILURE_THRESHOLD")
+      yield* refused({ CIRCUIT_COOLDOWN: "2 days" }, "CIRCUIT_COOLDOWN must be a finite duration of at least 100ms and at most 1d")
+      yield* refused({ CIRCUIT_COOLDOWN: "forever" }, "CIRCUIT_COOLDOWN")
     }))
 })
 

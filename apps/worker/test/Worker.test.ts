@@ -5,19 +5,21 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Simulator } from "@nessus-mcp/nessus-simulator"
 import { Scheduler, Task } from "@nessus-mcp/scheduler"
-import { Worker } from "../src/index.js"
+import { Logging, Main, Worker, WorkerConfig } from "../src/index.js"
 import { FindingsIndex } from "@nessus-mcp/validator"
-import { Effect, Layer, Option, Redacted, Schedule } from "effect"
-import { readdirSync, readFileSync, statSync } from "node:fs"
+import { Effect, Layer, Option, Redacted, Schedule, Scope } from "effect"
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import * as Prometheus from "prom-client"
 import { afterAll, beforeAll } from "vitest"
 import {
   awaitTask,
   CANARY,
+  CREDENTIALS_KEY,
   captureLogs,
   isTerminal,
   metricTotal,
+  redisUrl,
   schedulerLayer,
   scannersYaml,
   simScanners,
@@ -289,6 +291,58 @@ describe("Worker", () => {
       assert.isAbove(yield* Effect.promise(() => metricTotal(registry, "nessus_nessus_api_calls_total", { status: "error" })), 0)
     }).pipe(Effect.provide(layer), Effect.provide(logs.layer))
   })
+
+  it.live("the process takes its retry and circuit policy from the environment: WORKER_RETRY_*, CIRCUIT_* (Main.layer)", () =>
+    Effect.gen(function*() {
+      const prefix = uniquePrefix()
+      const dir = tempDir("policy")
+      const file = join(dir, "scanners.yaml")
+      const yaml = scannersYaml(simScanners(sim, ["scanner2"]))
+      writeFileSync(file, yaml)
+      const settings = yield* WorkerConfig.load({
+        REDIS_URL: redisUrl(),
+        REDIS_KEY_PREFIX: prefix,
+        SCANNER_CONFIG: file,
+        DATA_DIR: join(dir, "data"),
+        CREDENTIALS_KEY,
+        METRICS_PORT: "0",
+        HOUSEKEEPING_INTERVAL: "off",
+        WORKER_POLL_INITIAL: "50 millis",
+        WORKER_POLL_MAX: "200 millis",
+        WORKER_IDLE_INTERVAL: "50 millis",
+        WORKER_HEARTBEAT_INTERVAL: "300 millis",
+        WORKER_RETRY_ATTEMPTS: "0",
+        WORKER_RETRY_BASE: "50 millis",
+        CIRCUIT_FAILURE_THRESHOLD: "2",
+        CIRCUIT_COOLDOWN: "300 millis"
+      })
+      assert.deepStrictEqual(settings.retry, { retries: 0, base: settings.retry.base, factor: 2, jitter: true })
+      yield* Layer.buildWithScope(Main.layer(settings).pipe(Layer.provide(Logging.layer({ level: "Warn", sink: () => undefined }))), yield* Scope.Scope)
+      yield* Effect.gen(function*() {
+        const scheduler = yield* Scheduler.Scheduler
+        sim.scanner("scanner2").setFaults({ down: true })
+        const { task } = yield* scheduler.submit({ scanType: "untrusted", targets: "127.0.0.1", name: "policy from env" })
+        // No in-place retries: the first failure is reported after the client's own read retries (~2 s); the
+        // default policy (3 retries after 1 s, 2 s, 4 s, each redoing those reads) would take over 12 s.
+        const first = yield* awaitTask(task.id, (t) => t.errors.length >= 1, "6 seconds").pipe(
+          Effect.tapError(() => Effect.sync(() => sim.scanner("scanner2").setFaults({})))
+        )
+        assert.include(["scanner_down", "network"], first.errors[0]?.reason)
+        // The second consecutive failure opens the circuit (threshold 2, not the default 5)...
+        const opened = yield* scheduler.circuitTransitions().pipe(
+          Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (ts) => ts.some((t) => t.to === "open") }),
+          Effect.timeout("10 seconds"),
+          Effect.ensuring(Effect.sync(() => sim.scanner("scanner2").setFaults({})))
+        )
+        assert.strictEqual(opened.find((t) => t.to === "open")?.reason, "2 consecutive failures")
+        // ...and it closes by itself after the 300 ms cooldown (not 5 minutes) through a successful probe.
+        const done = yield* awaitTask(task.id, isTerminal, "20 seconds")
+        assert.strictEqual(done.state, "completed", JSON.stringify(done.errors))
+        assert.strictEqual(done.attempt, 3)
+        const transitions = (yield* scheduler.circuitTransitions()).map((t) => `${t.from}->${t.to}`).reverse()
+        assert.deepStrictEqual(transitions, ["closed->open", "open->half_open", "half_open->closed"])
+      }).pipe(Effect.provide(schedulerLayer(yaml, prefix)))
+    }).pipe(Effect.scoped))
 
   it.live("a permanent failure (412 API not available with api_mode api) goes straight to the DLQ", () => {
     const prefix = uniquePrefix()

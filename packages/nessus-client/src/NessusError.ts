@@ -100,7 +100,7 @@ const advice = (self: NessusError): string => {
       return "Nessus failed internally or is restarting; retry later and check the Nessus server logs."
     case "Transport":
       return isCertificateError(self.code)
-        ? "The TLS certificate was not trusted; Nessus ships a self-signed certificate, so pass its CA (tls.ca) or pin its SHA-256 fingerprint (tls.fingerprint256); use insecure: true only for throwaway tests."
+        ? "The scanner's TLS certificate was not trusted (Nessus ships a self-signed one): trust the scanner's CA or pin its SHA-256 certificate fingerprint (scanners.yaml: tls.ca_file / tls.fingerprint; library: NessusTls options ca / fingerprint256). Turn verification off (tls.insecure) only for throwaway tests."
         : "Could not talk to Nessus; check the URL, the network and that the scanner is running."
     case "Timeout":
       return "Nessus did not answer in time; it may be busy. Retry later or raise the timeout."

@@ -41,6 +41,8 @@ describe("NessusError", () => {
     assert.isFalse(NessusErrors.isTransient(new Error("x")))
     assert.isTrue(NessusErrors.hasReason(make("Forbidden"), "Forbidden"))
     assert.include(make("Transport", { code: "DEPTH_ZERO_SELF_SIGNED_CERT" }).message, "fingerprint256")
+    // the advice reaches operators too (DLQ entries): it names the scanners.yaml keys, not only library options
+    assert.include(make("Transport", { code: "DEPTH_ZERO_SELF_SIGNED_CERT" }).message, "scanners.yaml: tls.ca_file / tls.fingerprint")
   })
 })
 

@@ -4,8 +4,9 @@
  * refuses unknown keys, duplicate instance ids and unset variables, and reports every problem with the
  * file, line and key. A bad file is an error, never a fallback to a fake scanner.
  *
- * The `ScannerConfig` service holds the current configuration and reloads it (SIGHUP or an admin call)
- * without touching running-scan accounting, which lives in the scheduler's store.
+ * The `ScannerConfig` service holds the current configuration and reloads it (`layerReloadOnSighup`, or a
+ * reload request through `Scheduler.layerReloadOnRequest`) without touching running-scan accounting, which
+ * lives in the scheduler's store. A bad file on reload is refused and the previous configuration stays.
  *
  * @example
  * ```ts
@@ -18,7 +19,7 @@
  * })
  * ```
  */
-import { Config as EffectConfig, Context, Effect, Layer, Option, Redacted, Ref, Result, Scope } from "effect"
+import { Config as EffectConfig, Context, Effect, Layer, Option, Queue, Redacted, Ref, Result, Scope, Semaphore } from "effect"
 import { readFile } from "node:fs/promises"
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, YAMLMap } from "yaml"
 import * as SchedulerError from "./SchedulerError.js"
@@ -125,6 +126,7 @@ export const credentialOf = (config: Config, name: string): NamedCredential | un
 
 const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
+const SECRET_KEY = /(^|\.)(password|secret_key|access_key|escalation_password)$/
 const elevations: ReadonlyArray<Task.Elevation> = [
   "Nothing",
   "sudo",
@@ -189,7 +191,9 @@ class Walker {
   expand(node: YamlNode | null, key: string, raw: string): string | undefined {
     const escaped = raw.replace(/\$\$\{/g, "\u0000")
     if (escaped.replace(VAR, "").includes("${")) {
-      this.issue(node, key, `malformed variable reference in "${raw}" (use \${NAME} or \${NAME:-default}; write $\${ for a literal \${)`)
+      // A secret's value is never echoed, even a malformed one.
+      const shown = SECRET_KEY.test(key) ? "the value (not shown: it is a secret)" : `"${raw}"`
+      this.issue(node, key, `malformed variable reference in ${shown} (use \${NAME} or \${NAME:-default}; write $\${ for a literal \${)`)
       return undefined
     }
     let failed = false
@@ -411,6 +415,8 @@ export const parse = (
   }
   const top = w.entries(root, "", ["pools", "credentials", "default_pool"])
   const pools: Array<Pool> = []
+  // Every pool named in the file, valid or not (a default_pool naming a pool with problems is not one more).
+  const poolNames: Array<string> = []
   const seenIds = new Map<string, string>()
   const poolsNode = top.get("pools")
   if (!poolsNode) w.issue(root, "pools", "is required (a mapping of pool name to pool)")
@@ -418,6 +424,7 @@ export const parse = (
     const entries = w.entries(poolsNode.value, "pools", undefined)
     if (isMap(poolsNode.value) && entries.size === 0) w.issue(poolsNode.value, "pools", "needs at least one pool")
     for (const [poolName, { key: poolKey, value }] of entries) {
+      poolNames.push(poolName)
       const key = `pools.${poolName}`
       if (!NAME.test(poolName)) w.issue(poolKey, key, `pool name "${poolName}" must be 1-64 letters, digits, ".", "_" or "-"`)
       const p = w.entries(value, key, ["allowed_targets", "max_targets", "scanners"])
@@ -467,8 +474,8 @@ export const parse = (
   const dp = top.get("default_pool")
   if (dp) {
     const v = w.string(dp.value, "default_pool")
-    if (v !== undefined && poolsNode && !pools.some((p) => p.name === v)) {
-      w.issue(dp.value, "default_pool", `"${v}" is not one of the pools (${pools.map((p) => p.name).join(", ")})`)
+    if (v !== undefined && poolsNode && !poolNames.includes(v)) {
+      w.issue(dp.value, "default_pool", `"${v}" is not one of the pools (${poolNames.join(", ")})`)
     } else if (v !== undefined) defaultPool = v
   }
   if (w.issues.length > 0) return Result.fail(SchedulerError.fromConfigIssues(options.file, w.issues))
@@ -491,7 +498,7 @@ export const load = (
       catch: (cause) =>
         SchedulerError.make(
           "config_invalid",
-          `Cannot read the scanners file ${path}: ${cause instanceof Error ? cause.message : String(cause)}. Set SCANNERS_CONFIG to a readable file (see config/scanners.example.yaml).`,
+          `Cannot read the scanners file ${path}: ${cause instanceof Error ? cause.message : String(cause)}. Set SCANNER_CONFIG to a readable file (see config/scanners.example.yaml).`,
           { file: path, line: 0, cause }
         )
     })
@@ -553,18 +560,49 @@ export class ScannerConfig extends Context.Service<ScannerConfig, {
 }>()("@nessus-mcp/scheduler/ScannerConfig") {}
 
 /**
- * Builds the service from a loader (called once now and on every reload).
+ * Builds the service from a loader (called once now and on every reload). Reloads run one at a time, so
+ * the configuration in force is always that of the last reload that succeeded.
  *
  * @category constructors
  */
 export const make = (loader: Effect.Effect<Config, SchedulerError.SchedulerError>): Effect.Effect<ScannerConfig["Service"], SchedulerError.SchedulerError> =>
   Effect.gen(function*() {
     const ref = yield* Ref.make(yield* loader)
+    const one = yield* Semaphore.make(1)
     return ScannerConfig.of({
       current: Ref.get(ref),
-      reload: Effect.tap(loader, (c) => Ref.set(ref, c))
+      reload: Semaphore.withPermits(one, 1)(Effect.tap(loader, (c) => Ref.set(ref, c)))
     })
   })
+
+/**
+ * A view of another service through `f` (e.g. a worker's housekeeping restricted to its own scanners):
+ * `current` and `reload` go through the base service, so reloading either reloads both.
+ *
+ * @category constructors
+ */
+export const map = (base: ScannerConfig["Service"], f: (config: Config) => Config): ScannerConfig["Service"] =>
+  ScannerConfig.of({ current: Effect.map(base.current, f), reload: Effect.map(base.reload, f) })
+
+/**
+ * {@link map} as a layer over the `ScannerConfig` it is provided with.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { ScannerConfig } from "@nessus-mcp/scheduler"
+ *
+ * const full = ScannerConfig.layer({ path: "config/scanners.yaml" })
+ * // One worker's scanners only; reloading `full` reloads this view too.
+ * const mine = ScannerConfig.layerMap((c) => ({ ...c, pools: c.pools.map((p) => ({ ...p, scanners: p.scanners.filter((s) => s.instanceId === "scanner1") })) })).pipe(
+ *   Layer.provide(full)
+ * )
+ * ```
+ *
+ * @category layers
+ */
+export const layerMap = (f: (config: Config) => Config): Layer.Layer<ScannerConfig, never, ScannerConfig> =>
+  Layer.effect(ScannerConfig, Effect.map(Effect.service(ScannerConfig), (base) => map(base, f)))
 
 /**
  * Loads `path` now and on every reload.
@@ -575,7 +613,7 @@ export const layer = (options: { readonly path: string; readonly env?: Readonly<
   Layer.effect(ScannerConfig, make(load(options.path, { env: options.env })))
 
 /**
- * Like {@link layer}, with the path from configuration (e.g. `Config.String("SCANNERS_CONFIG")`).
+ * Like {@link layer}, with the path from configuration (e.g. `Config.String("SCANNER_CONFIG")`).
  *
  * @category layers
  */
@@ -601,25 +639,91 @@ export const layerText = (text: string, env: Readonly<Record<string, string | un
     return Result.isSuccess(r) ? Effect.succeed(r.success) : Effect.fail(r.failure)
   })))
 
+const counts = (c: Config) => {
+  const scanners = c.pools.reduce((n, p) => n + p.scanners.length, 0)
+  return `${c.pools.length} pool${c.pools.length === 1 ? "" : "s"}, ${scanners} scanner${scanners === 1 ? "" : "s"}`
+}
+
 /**
- * Reloads the configuration whenever the process receives SIGHUP, for the lifetime of the scope.
- * A failed reload is logged and the previous configuration stays in force.
+ * Runs a reload and logs its outcome: info with the file and its size on success; on failure an error
+ * naming the file, line and key of every problem (annotations `file`, `line`, `key`), saying that the
+ * previous configuration stays in force. Never fails; returns whether the reload succeeded. `trigger`
+ * says what asked for it (e.g. `SIGHUP`).
+ *
+ * @category reloading
+ */
+export const logReload = (trigger: string, reload: Effect.Effect<Config, SchedulerError.SchedulerError>): Effect.Effect<boolean> =>
+  reload.pipe(
+    Effect.tap((c) =>
+      Effect.logInfo(`Scanner configuration reloaded from ${c.file} (${trigger}): ${counts(c)}.`).pipe(
+        Effect.annotateLogs({ event: "config_reloaded", trigger, file: c.file })
+      )
+    ),
+    Effect.as(true),
+    Effect.catch((e) =>
+      Effect.as(
+        Effect.logError(`Scanner configuration reload (${trigger}) refused; the previous configuration stays in force. ${e.message}`).pipe(
+          Effect.annotateLogs({
+            event: "config_reload_failed",
+            trigger,
+            reason: e.reason,
+            ...(e.file !== undefined ? { file: e.file } : {}),
+            ...(e.line !== undefined ? { line: e.line } : {}),
+            ...(e.key !== undefined ? { key: e.key } : {})
+          })
+        ),
+        false
+      )
+    )
+  )
+
+/**
+ * Reloads the configuration whenever the process receives SIGHUP, for the lifetime of the scope. Signals
+ * that arrive while a reload runs are coalesced into one more reload. A bad file is refused with an error
+ * log naming file, line and key (see {@link logReload}); the previous configuration stays in force.
+ *
+ * Installing it replaces Node's default reaction to SIGHUP (exit) for as long as the scope is open.
  *
  * @category reloading
  */
 export const reloadOnSighup: Effect.Effect<void, never, ScannerConfig | Scope.Scope> = Effect.gen(function*() {
   const service = yield* ScannerConfig
-  const context = yield* Effect.context<never>()
+  const pending = yield* Queue.sliding<void>(1)
+  yield* Effect.forkScoped(Effect.forever(Effect.andThen(Queue.take(pending), logReload("SIGHUP", service.reload))))
   const handler = () => {
-    Effect.runForkWith(context)(
-      service.reload.pipe(
-        Effect.tap((c) => Effect.logInfo(`scanner configuration reloaded from ${c.file}`)),
-        Effect.catch((e) => Effect.logError(`scanner configuration reload failed; keeping the previous one: ${e.message}`))
-      )
-    )
+    Queue.offerUnsafe(pending, undefined)
   }
   yield* Effect.acquireRelease(
-    Effect.sync(() => process.on("SIGHUP", handler)),
-    () => Effect.sync(() => process.off("SIGHUP", handler))
+    Effect.sync(() => {
+      sighupHandlers.add(handler)
+      if (sighupHandlers.size === 1) process.on("SIGHUP", onSighup)
+    }),
+    () =>
+      Effect.sync(() => {
+        sighupHandlers.delete(handler)
+        if (sighupHandlers.size === 0) process.off("SIGHUP", onSighup)
+      })
   )
 })
+
+// One process listener for every scope that reloads on SIGHUP (several services in one process, e.g. tests
+// or an all-in-one composition, would otherwise trip Node's MaxListenersExceededWarning).
+const sighupHandlers = new Set<() => void>()
+const onSighup = () => {
+  for (const h of sighupHandlers) h()
+}
+
+/**
+ * {@link reloadOnSighup} as a layer: add it to an app's layers to reload the scanners file on SIGHUP.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { ScannerConfig } from "@nessus-mcp/scheduler"
+ *
+ * const Reloading = ScannerConfig.layerReloadOnSighup.pipe(Layer.provide(ScannerConfig.layer({ path: "config/scanners.yaml" })))
+ * ```
+ *
+ * @category reloading
+ */
+export const layerReloadOnSighup: Layer.Layer<never, never, ScannerConfig> = Layer.effectDiscard(reloadOnSighup)

@@ -8,7 +8,10 @@
  *   expires is taken over by the next claim, from the recorded phase.
  * - Operators read `scanners`, `pools`, `queueStats`, manage the dead-letter queue (`dlqList`,
  *   `dlqInspect`, `dlqRetry`, `dlqPurge`) and circuits (`circuits`, `resetCircuit`,
- *   `circuitTransitions`), and `reload` the configuration.
+ *   `circuitTransitions`), and `reload` the configuration, or `requestReload` it in every process on the
+ *   same store (processes that run `reloadOnRequest` / `layerReloadOnRequest`).
+ * - Capacity figures (`queueStats`, `pools`, `scanners`, positions) count only usable slots as available:
+ *   a scanner that is disabled or whose circuit is open offers none.
  *
  * Two backends with the same behaviour: `layerRedis` (ioredis + Lua; the system of record) and
  * `layerMemory` (single process). Time always comes from the Effect `Clock`.
@@ -20,7 +23,7 @@
  *
  * const SchedulerLive = Scheduler.layerRedis().pipe(
  *   Layer.provideMerge(Credentials.layerConfig({ key: Config.option(Config.Redacted("CREDENTIALS_KEY")) })),
- *   Layer.provideMerge(ScannerConfig.layerConfig({ path: Config.String("SCANNERS_CONFIG") })),
+ *   Layer.provideMerge(ScannerConfig.layerConfig({ path: Config.String("SCANNER_CONFIG") })),
  *   Layer.provide(Redis.layerConfig({ url: Config.Redacted("REDIS_URL") }))
  * )
  *
@@ -31,11 +34,12 @@
  * })
  * ```
  */
-import { Clock, Context, Duration, Effect, Layer, Option, Result } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Option, Queue, Result, type Scope } from "effect"
 import { createHash, randomBytes } from "node:crypto"
 import * as CircuitBreaker from "./CircuitBreaker.js"
 import * as Credentials from "./Credentials.js"
 import * as MemoryStore from "./internal/memoryStore.js"
+import * as ReloadBus from "./internal/reloadBus.js"
 import * as RedisStore from "./internal/redisStore.js"
 import type { CircuitMs, Store, StoredCredential, TaskRecord, Ttls } from "./internal/store.js"
 import * as Redis from "./Redis.js"
@@ -194,6 +198,10 @@ export interface ScannerStatus {
   readonly enabled: boolean
   readonly maxConcurrentScans: number
   readonly running: number
+  /**
+   * Slots new work can start on now: none while the scanner is disabled or its circuit is open (or
+   * half-open with its probe running), at most one while half-open (the probe), else max - running.
+   */
   readonly available: number
   /** running / max, 0..1 (may exceed 1 after a reload lowered the capacity). */
   readonly utilisation: number
@@ -230,7 +238,14 @@ export interface QueueStats {
   readonly delayed: number
   readonly running: number
   readonly deadLettered: number
+  /** Configured slots of the enabled scanners (`max_concurrent_scans` summed). */
   readonly capacity: number
+  /**
+   * Slots that can take work now or once a running scan ends: as `capacity`, but a scanner whose circuit
+   * is open counts nothing and a half-open one counts its one probe.
+   */
+  readonly usableCapacity: number
+  /** Free slots now: the usable slots minus the scans holding them (the sum of the scanners' `available`). */
   readonly available: number
   readonly averageScanMs: number | undefined
   /** The next tasks to run (pool queue), without secrets. */
@@ -248,7 +263,12 @@ export interface PoolStatus {
   readonly allowedTargets: ReadonlyArray<string>
   readonly maxTargets: number
   readonly scanners: number
+  /** Configured slots of the enabled scanners. */
   readonly capacity: number
+  /** Slots of scanners whose circuit lets work through (see `QueueStats.usableCapacity`). */
+  readonly usableCapacity: number
+  /** Free usable slots now (see `QueueStats.available`). */
+  readonly available: number
   readonly running: number
   readonly queued: number
 }
@@ -286,6 +306,31 @@ export interface DlqEntry {
   readonly task: Task.Task
   readonly failedAt: string
   readonly lastError: Task.AttemptError | undefined
+}
+
+/**
+ * A request to reload the scanners file, as every listening process receives it.
+ *
+ * @category models
+ */
+export interface ReloadRequest {
+  /** Unique per request (shows in the listeners' log lines). */
+  readonly id: string
+  /** ISO 8601. */
+  readonly requestedAt: string
+  /** Who asked (free text, e.g. `nessus-admin@host`), if the requester said. */
+  readonly requestedBy: string | undefined
+}
+
+/**
+ * What `requestReload` did: the request sent, and how many listeners received it (Redis: subscribed
+ * connections of processes with the same key prefix; memory: listeners in this process).
+ *
+ * @category models
+ */
+export interface ReloadRequested {
+  readonly request: ReloadRequest
+  readonly listeners: number
 }
 
 /**
@@ -342,8 +387,14 @@ export interface Service {
   readonly dlqInspect: (id: string) => Effect.Effect<DlqEntry, SchedulerError.SchedulerError>
   /** Requeues a dead-lettered task: it runs again as a new attempt from `queued`. */
   readonly dlqRetry: (id: string) => Effect.Effect<Task.Task, SchedulerError.SchedulerError>
-  /** Removes entries from a pool's DLQ (all, or those that failed before `olderThan`); returns the count. */
-  readonly dlqPurge: (pool?: string | undefined, options?: { readonly olderThan?: Date | number | undefined }) => Effect.Effect<number, SchedulerError.SchedulerError>
+  /**
+   * Removes entries from a pool's DLQ (all, or those that failed before `olderThan`); returns how many.
+   * With `dryRun`, removes nothing and returns how many it would remove.
+   */
+  readonly dlqPurge: (
+    pool?: string | undefined,
+    options?: { readonly olderThan?: Date | number | undefined; readonly dryRun?: boolean | undefined }
+  ) => Effect.Effect<number, SchedulerError.SchedulerError>
 
   /** Terminal tasks whose retention elapsed; deleted unless `dryRun`. */
   readonly expire: (options?: { readonly dryRun?: boolean | undefined; readonly limit?: number | undefined }) => Effect.Effect<ReadonlyArray<Task.Task>, SchedulerError.SchedulerError>
@@ -351,8 +402,25 @@ export interface Service {
   readonly staleRunning: Effect.Effect<ReadonlyArray<Task.Task>, SchedulerError.SchedulerError>
   /** Marks a running task `timeout` (frees its slot, dead-letters it). */
   readonly timeout: (id: string, message: string) => Effect.Effect<Task.Task, SchedulerError.SchedulerError>
-  /** Reloads the scanners file (running-scan accounting is untouched). */
+  /**
+   * Reloads this process's scanners file; on error the previous configuration stays and the error is
+   * returned. Running-scan accounting lives in the store and is untouched: running counts, leases and
+   * circuits survive; a scanner removed from the file keeps its running scans (they heartbeat, complete
+   * and free their slots as usual) but gets no new work; a capacity lowered below the running count
+   * starts nothing new on that scanner until it drops below.
+   */
   readonly reload: Effect.Effect<ScannerConfig.Config, SchedulerError.SchedulerError>
+  /**
+   * Asks every process listening on this store ({@link reloadOnRequest}; Redis: same Redis and key prefix;
+   * memory: this process) to reload its scanners file. Each listener reloads and logs the outcome; a
+   * listener whose file is bad keeps its previous configuration.
+   */
+  readonly requestReload: (options?: { readonly requestedBy?: string | undefined }) => Effect.Effect<ReloadRequested, SchedulerError.SchedulerError>
+  /**
+   * Calls `handler` for each reload request, one at a time in arrival order, from when this succeeds
+   * until the scope closes (Redis: on a dedicated subscriber connection).
+   */
+  readonly subscribeReloadRequests: (handler: (request: ReloadRequest) => Effect.Effect<void>) => Effect.Effect<void, SchedulerError.SchedulerError, Scope.Scope>
   /** Every key and value this scheduler stores (for secret-leak audits). */
   readonly dump: Effect.Effect<ReadonlyArray<string>, SchedulerError.SchedulerError>
 }
@@ -368,6 +436,17 @@ export class Scheduler extends Context.Service<Scheduler, Service>()("@nessus-mc
 // implementation
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString())
+
+/** Slots a scanner offers new work at `now` (its circuit's admission, not its running scans). */
+const usableSlots = (s: ScannerConfig.Scanner, c: CircuitBreaker.Circuit | undefined, now: number): number => {
+  if (!s.enabled) return 0
+  const admits = c === undefined ? "yes" : CircuitBreaker.admits(c, now)
+  return admits === "yes" ? s.maxConcurrentScans : admits === "probe" ? 1 : 0
+}
+
+/** Free slots of a scanner at `now`: its usable slots minus the scans running on it (never negative). */
+const availableSlots = (s: ScannerConfig.Scanner, c: CircuitBreaker.Circuit | undefined, running: number, now: number): number =>
+  running >= s.maxConcurrentScans ? 0 : Math.max(0, Math.min(usableSlots(s, c, now), s.maxConcurrentScans - running))
 
 const summary = (c: StoredCredential | undefined): Task.CredentialSummary | undefined =>
   c === undefined
@@ -436,12 +515,22 @@ const leaseError = (id: string, outcome: "lost" | "cancelled" | "not_found") =>
       { taskId: id }
     )
 
+const decodeReloadRequest = (payload: string): ReloadRequest | undefined => {
+  try {
+    const v = JSON.parse(payload) as Record<string, unknown>
+    if (typeof v["id"] !== "string" || typeof v["requestedAt"] !== "string") return undefined
+    return { id: v["id"].slice(0, 64), requestedAt: v["requestedAt"].slice(0, 40), requestedBy: typeof v["requestedBy"] === "string" ? v["requestedBy"].slice(0, 200) : undefined }
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * Builds the service on a store (used by `layerMemory` and `layerRedis`).
  *
  * @category constructors
  */
-const makeWith = (store: Store, options: Options = {}): Effect.Effect<Service, never, ScannerConfig.ScannerConfig | Credentials.Credentials> =>
+const makeWith = (store: Store, bus: ReloadBus.ReloadBus, options: Options = {}): Effect.Effect<Service, never, ScannerConfig.ScannerConfig | Credentials.Credentials> =>
   Effect.gen(function*() {
     const configService = yield* ScannerConfig.ScannerConfig
     const credentials = yield* Credentials.Credentials
@@ -645,8 +734,12 @@ const makeWith = (store: Store, options: Options = {}): Effect.Effect<Service, n
         const t = yield* now
         const pool = ScannerConfig.poolOf(c, r.pool)
         const all = pool?.scanners ?? []
-        const relevant = (r.requestedInstance === undefined ? all : all.filter((s) => s.instanceId === r.requestedInstance)).filter((s) => s.enabled)
-        const capacity = relevant.reduce((n, s) => n + s.maxConcurrentScans, 0)
+        const enabled = (r.requestedInstance === undefined ? all : all.filter((s) => s.instanceId === r.requestedInstance)).filter((s) => s.enabled)
+        // Only usable slots count: an open circuit's scanner takes nothing until its cooldown ends.
+        const circuitsOf = yield* store.circuits(enabled.map((s) => s.instanceId))
+        const slots = enabled.map((s, i) => usableSlots(s, circuitsOf[i], t))
+        const relevant = enabled.filter((_, i) => (slots[i] ?? 0) > 0)
+        const capacity = slots.reduce((n, x) => n + x, 0)
         const { ahead, durations, starts } = yield* store.positionInputs(r, all.map((s) => s.instanceId), relevant.map((s) => s.instanceId))
         const history = durations.length > 0
         const avg = history ? Math.round(durations.reduce((a, b) => a + b, 0) / durations.length) : defaultScanMs
@@ -898,7 +991,7 @@ const makeWith = (store: Store, options: Options = {}): Effect.Effect<Service, n
               enabled: s.enabled,
               maxConcurrentScans: s.maxConcurrentScans,
               running: n,
-              available: s.enabled ? Math.max(0, s.maxConcurrentScans - n) : 0,
+              available: availableSlots(s, circuits[i], n, t),
               utilisation: n / s.maxConcurrentScans,
               queued: counts.bound[i] ?? 0,
               circuit: circuitStatus(circuits[i] ?? CircuitBreaker.initial(s.instanceId), t)
@@ -913,11 +1006,16 @@ const makeWith = (store: Store, options: Options = {}): Effect.Effect<Service, n
         const c = yield* config
         const pool = yield* poolOrFail(c, poolName)
         const ids = pool.scanners.map((s) => s.instanceId)
-        const counts = yield* store.poolCounts(pool.name, ids)
-        const running = yield* store.runningCounts(ids)
-        const durations = yield* store.durations(pool.name)
+        const [counts, running, durations, circuits] = yield* Effect.all([
+          store.poolCounts(pool.name, ids),
+          store.runningCounts(ids),
+          store.durations(pool.name),
+          store.circuits(ids)
+        ])
+        const t = yield* now
         const capacity = pool.scanners.filter((s) => s.enabled).reduce((n, s) => n + s.maxConcurrentScans, 0)
-        const busy = pool.scanners.reduce((n, s, i) => n + (s.enabled ? Math.min(running[i] ?? 0, s.maxConcurrentScans) : 0), 0)
+        const usableCapacity = pool.scanners.reduce((n, s, i) => n + usableSlots(s, circuits[i], t), 0)
+        const available = pool.scanners.reduce((n, s, i) => n + availableSlots(s, circuits[i], running[i] ?? 0, t), 0)
         const bound = counts.bound.reduce((a, b) => a + b, 0)
         return {
           pool: pool.name,
@@ -927,7 +1025,8 @@ const makeWith = (store: Store, options: Options = {}): Effect.Effect<Service, n
           running: counts.leased,
           deadLettered: counts.dlq,
           capacity,
-          available: Math.max(0, capacity - busy),
+          usableCapacity,
+          available,
           averageScanMs: durations.length === 0 ? undefined : Math.round(durations.reduce((a, b) => a + b, 0) / durations.length),
           next: (yield* store.getMany(counts.next)).map(toTask)
         } satisfies QueueStats
@@ -945,6 +1044,8 @@ const makeWith = (store: Store, options: Options = {}): Effect.Effect<Service, n
           maxTargets: pool.maxTargets,
           scanners: pool.scanners.length,
           capacity: s.capacity,
+          usableCapacity: s.usableCapacity,
+          available: s.available,
           running: s.running,
           queued: s.queued + s.delayed
         })
@@ -1006,12 +1107,12 @@ const makeWith = (store: Store, options: Options = {}): Effect.Effect<Service, n
         return toTask((yield* store.get(taskId, undefined)) as TaskRecord)
       })
 
-    const dlqPurge = (poolName?: string | undefined, opts: { readonly olderThan?: Date | number | undefined } = {}) =>
+    const dlqPurge = (poolName?: string | undefined, opts: { readonly olderThan?: Date | number | undefined; readonly dryRun?: boolean | undefined } = {}) =>
       Effect.gen(function*() {
         const c = yield* config
         const pool = yield* poolOrFail(c, poolName)
         const olderThan = opts.olderThan instanceof Date ? opts.olderThan.getTime() : opts.olderThan
-        return yield* store.dlqPurge(pool.name, olderThan)
+        return yield* store.dlqPurge(pool.name, olderThan, opts.dryRun ?? false)
       })
 
     const expire = (opts: { readonly dryRun?: boolean | undefined; readonly limit?: number | undefined } = {}) =>
@@ -1041,6 +1142,29 @@ const makeWith = (store: Store, options: Options = {}): Effect.Effect<Service, n
           return yield* Effect.fail(SchedulerError.make("invalid_transition", `Task ${r.id} is ${r.state}, not running; only running tasks time out.`, { taskId: r.id }))
         }
         return toTask((yield* store.get(r.id, undefined)) as TaskRecord)
+      })
+
+    const requestReload = (opts: { readonly requestedBy?: string | undefined } = {}) =>
+      Effect.gen(function*() {
+        const by = opts.requestedBy?.replace(/[\x00-\x1f\x7f]/g, "").slice(0, 200)
+        const request: ReloadRequest = {
+          id: randomBytes(9).toString("base64url"),
+          requestedAt: iso(yield* now) as string,
+          requestedBy: by === undefined || by === "" ? undefined : by
+        }
+        const listeners = yield* bus.publish(JSON.stringify(request))
+        return { request, listeners }
+      })
+
+    const subscribeReloadRequests = (handler: (request: ReloadRequest) => Effect.Effect<void>) =>
+      Effect.gen(function*() {
+        // Bounded: a flood of requests is dropped beyond 64 waiting ones (each reload reads the whole file).
+        const pending = yield* Queue.dropping<ReloadRequest>(64)
+        yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(pending), handler)))
+        yield* bus.subscribe((payload) => {
+          const request = decodeReloadRequest(payload)
+          if (request !== undefined) Queue.offerUnsafe(pending, request)
+        })
       })
 
     return {
@@ -1073,6 +1197,8 @@ const makeWith = (store: Store, options: Options = {}): Effect.Effect<Service, n
       staleRunning,
       timeout,
       reload: configService.reload,
+      requestReload,
+      subscribeReloadRequests,
       dump: store.dump
     } satisfies Service
   })
@@ -1083,7 +1209,7 @@ const makeWith = (store: Store, options: Options = {}): Effect.Effect<Service, n
  * @category layers
  */
 export const layerMemory = (options: Options = {}): Layer.Layer<Scheduler, never, ScannerConfig.ScannerConfig | Credentials.Credentials> =>
-  Layer.effect(Scheduler, Effect.suspend(() => makeWith(MemoryStore.make(), options)))
+  Layer.effect(Scheduler, Effect.suspend(() => makeWith(MemoryStore.make(), ReloadBus.memory(), options)))
 
 const checkEviction = Effect.gen(function*() {
   const policy = yield* Redis.evictionPolicy
@@ -1109,7 +1235,8 @@ export const layerRedis = (options: RedisOptions = {}): Layer.Layer<Scheduler, n
     Effect.gen(function*() {
       const redis = yield* Redis.Redis
       yield* checkEviction
-      return yield* makeWith(RedisStore.make(redis, options.prefix ?? "{nessus-mcp}:"), options)
+      const prefix = options.prefix ?? "{nessus-mcp}:"
+      return yield* makeWith(RedisStore.make(redis, prefix), ReloadBus.redis(redis, `${prefix}reload`), options)
     })
   )
 
@@ -1119,3 +1246,36 @@ export const layerRedis = (options: RedisOptions = {}): Layer.Layer<Scheduler, n
  * @category constructors
  */
 export const make = (service: Service): Scheduler["Service"] => Scheduler.of(service)
+
+/**
+ * Reloads this process's scanners file (`Scheduler.reload`) on every reload request
+ * (`Scheduler.requestReload` from any process on the same store), for the lifetime of the scope; each
+ * outcome is logged (see `ScannerConfig.logReload`): a bad file is refused, naming file, line and key, and
+ * the previous configuration stays in force. Fails only if the subscription cannot be made.
+ *
+ * @category reloading
+ */
+export const reloadOnRequest: Effect.Effect<void, SchedulerError.SchedulerError, Scheduler | Scope.Scope> = Effect.gen(function*() {
+  const scheduler = yield* Scheduler
+  yield* scheduler.subscribeReloadRequests((request) =>
+    Effect.asVoid(ScannerConfig.logReload(`reload request ${request.id}${request.requestedBy === undefined ? "" : ` from ${request.requestedBy}`}`, scheduler.reload))
+  )
+})
+
+/**
+ * {@link reloadOnRequest} as a layer. With `ScannerConfig.layerReloadOnSighup`, what an app adds to reload
+ * on SIGHUP and on `nessus-admin config reload`.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { ScannerConfig, Scheduler } from "@nessus-mcp/scheduler"
+ *
+ * // SchedulerLive: Scheduler.layerRedis(...) with its ScannerConfig, Credentials and Redis (provideMerge)
+ * const Reloading = Layer.mergeAll(Scheduler.layerReloadOnRequest, ScannerConfig.layerReloadOnSighup)
+ * // const AppLive = Layer.mergeAll(App, Reloading).pipe(Layer.provideMerge(SchedulerLive))
+ * ```
+ *
+ * @category reloading
+ */
+export const layerReloadOnRequest: Layer.Layer<never, SchedulerError.SchedulerError, Scheduler> = Layer.effectDiscard(reloadOnRequest)

@@ -68,12 +68,19 @@ export type Reason = typeof Reason.Type
  *
  * @category models
  */
-export interface ConfigIssue {
-  readonly file: string
-  readonly line: number
-  readonly key: string
-  readonly problem: string
-}
+export const ConfigIssue = Schema.Struct({
+  file: Schema.String,
+  line: Schema.Number,
+  key: Schema.String,
+  problem: Schema.String
+})
+
+/**
+ * A configuration problem found at one place in a scanners file (see the {@link ConfigIssue} schema).
+ *
+ * @category models
+ */
+export interface ConfigIssue extends Schema.Schema.Type<typeof ConfigIssue> {}
 
 /**
  * The error of every scheduler operation.
@@ -87,6 +94,8 @@ export class SchedulerError extends Schema.TaggedError<SchedulerError>()("Schedu
   file: Schema.optional(Schema.String),
   line: Schema.optional(Schema.Number),
   key: Schema.optional(Schema.String),
+  /** `config_invalid` from a file's content: every problem found, in file order. */
+  issues: Schema.optional(Schema.Array(ConfigIssue)),
   cause: Schema.optional(Schema.Defect())
 }) {}
 
@@ -103,6 +112,7 @@ export const make = (
     readonly file?: string | undefined
     readonly line?: number | undefined
     readonly key?: string | undefined
+    readonly issues?: ReadonlyArray<ConfigIssue> | undefined
     readonly cause?: unknown
   } = {}
 ): SchedulerError =>
@@ -113,11 +123,13 @@ export const make = (
     ...(details.file !== undefined ? { file: details.file } : {}),
     ...(details.line !== undefined ? { line: details.line } : {}),
     ...(details.key !== undefined ? { key: details.key } : {}),
+    ...(details.issues !== undefined ? { issues: details.issues } : {}),
     ...(details.cause !== undefined ? { cause: details.cause } : {})
   })
 
 /**
- * Builds a `config_invalid` error from every issue found in one file, first issue's place as the location.
+ * Builds a `config_invalid` error from every issue found in one file (`issues`), the first issue's place as
+ * its location.
  *
  * @category constructors
  */
@@ -127,7 +139,7 @@ export const fromConfigIssues = (file: string, issues: ReadonlyArray<ConfigIssue
   return make(
     "config_invalid",
     `Invalid scanner configuration in ${file} (${issues.length} problem${issues.length === 1 ? "" : "s"}); fix the file and reload:\n${lines.join("\n")}`,
-    { file, line: first?.line, key: first?.key }
+    { file, line: first?.line, key: first?.key, issues }
   )
 }
 

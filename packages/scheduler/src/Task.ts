@@ -290,8 +290,13 @@ export interface Task {
  * Queue position and estimated wait of a queued task.
  *
  * - `ahead`: tasks that will be claimed before it.
- * - `estimatedWaitMs`: from the pool's (or bound scanner's) capacity, the remaining time of running
- *   scans and the recent average scan duration; `undefined` when no enabled scanner can run it.
+ * - `capacity`: the *usable* slots of the scanners that can run it (the pool's, or its bound scanner's):
+ *   enabled scanners with a closed circuit count `max_concurrent_scans`, a half-open one counts the one
+ *   probe it admits, an open or disabled one counts nothing.
+ * - `running`: scans running on those usable scanners.
+ * - `estimatedWaitMs`: from the usable capacity, the remaining time of the scans running on it and the
+ *   recent average scan duration; `undefined` while no usable scanner can run it (all disabled or
+ *   their circuits open: the wait depends on when an operator or a probe brings one back).
  *
  * @category models
  */

@@ -3,11 +3,11 @@
  * sharing capacity, the eviction-policy warning, script reload after a flush, and the key layout.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Exit, Layer, Logger, Option } from "effect"
+import { Context, Effect, Exit, Layer, Logger, Option, Scope } from "effect"
 import { startRedisServer } from "../../../config/testing/redis.js"
 import * as Redis from "../src/Redis.js"
 import * as Scheduler from "../src/Scheduler.js"
-import { harness, redisUrl, uniquePrefix } from "./harness.js"
+import { baseConfig, harness, logCapture, redisUrl, uniquePrefix } from "./harness.js"
 
 const redisBackend = (url: string, prefix: string) => ({
   name: "redis" as const,
@@ -126,5 +126,44 @@ describe("Redis backend", () => {
         const tags = new Set(dumped.filter((x) => /^\{t[0-9a-f]{12}\}:/.test(x)).map((x) => x.slice(0, prefix.length)))
         assert.deepStrictEqual([...tags], [prefix])
       }).pipe(Effect.provide(Layer.merge(harness(redisBackend(redisUrl(), prefix)), Redis.layer({ url: redisUrl() }))))
+    }))
+
+  it.effect("reload requests travel over Redis pub/sub to processes with the same prefix, on their own subscriber connection", () =>
+    Effect.gen(function*() {
+      const prefix = uniquePrefix()
+      const log = logCapture()
+      const solo3 = baseConfig.replace(`8837", username: u, password: p, max_concurrent_scans: 2`, `8837", username: u, password: p, max_concurrent_scans: 3`)
+      // Each host: its own Redis connection and its own scanners file.
+      const host = (prefixOf: string, source: { text: string }, listening: boolean) =>
+        Effect.gen(function*() {
+          const stack = harness(redisBackend(redisUrl(), prefixOf), { source })
+          const context = yield* Layer.build(listening ? Scheduler.layerReloadOnRequest.pipe(Layer.provideMerge(stack)) : stack)
+          return Context.get(context, Scheduler.Scheduler)
+        })
+      const listenerScope = yield* Scope.make()
+      const aSource = { text: baseConfig }
+      const otherSource = { text: baseConfig }
+      const a = yield* host(prefix, aSource, true).pipe(Scope.provide(listenerScope), Effect.provide(log.layer))
+      const other = yield* host(uniquePrefix(), otherSource, true).pipe(Scope.provide(listenerScope), Effect.provide(log.layer))
+      const admin = yield* host(prefix, { text: baseConfig }, false)
+
+      aSource.text = solo3
+      otherSource.text = solo3
+      const sent = yield* admin.requestReload({ requestedBy: "nessus-admin@test" })
+      assert.strictEqual(sent.listeners, 1, "only the listener under the same prefix")
+      const done = yield* log.next((e) => e.annotations["event"] === "config_reloaded")
+      assert.include(done.message, `reload request ${sent.request.id} from nessus-admin@test`)
+      assert.strictEqual((yield* a.scanners("solo"))[0]?.maxConcurrentScans, 3)
+      assert.strictEqual((yield* other.scanners("solo"))[0]?.maxConcurrentScans, 2, "another prefix is another deployment")
+
+      // the subscriber connection is separate: the listener's scheduler keeps working while subscribed
+      const { task } = yield* a.submit({ scanType: "untrusted", targets: "192.0.2.1", name: "x", pool: "solo" })
+      assert.strictEqual((yield* admin.get(task.id)).state, "queued")
+
+      // closing the listener's scope unsubscribes
+      yield* Scope.close(listenerScope, Exit.void)
+      assert.strictEqual((yield* admin.requestReload()).listeners, 0)
+      assert.strictEqual(log.lines.filter((e) => e.annotations["event"] === "config_reloaded").length, 1)
+      assert.deepStrictEqual(log.lines.filter((e) => e.level === "Warn" || e.level === "Error").map((e) => e.message), [])
     }))
 })

@@ -1,10 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Deferred, Effect, Redacted, Result } from "effect"
+import { ConfigProvider, Context, Deferred, Effect, Exit, Layer, Redacted, Result, Scope } from "effect"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import * as ScannerConfig from "../src/ScannerConfig.js"
 import type * as SchedulerError from "../src/SchedulerError.js"
+import { logCapture } from "./harness.js"
 
 const repo = resolve(import.meta.dirname, "../../..")
 
@@ -114,6 +115,22 @@ default_pool: other
       "scanners.yaml:19: default_pool:"
     ]
     for (const x of expect) assert.isTrue(lines.some((l) => l.trim().startsWith(x)), `missing: ${x}\n${e.message}`)
+    // the same problems as a structured list, in file order
+    const issues = e.issues ?? []
+    assert.strictEqual(issues.length, lines.length)
+    for (const x of expect) {
+      const [file, line, key] = x.split(": ")[0]?.split(":") ?? []
+      assert.isTrue(issues.some((i) => i.file === file && i.line === Number(line) && x.startsWith(`${i.file}:${i.line}: ${i.key}:`)), `missing issue: ${x} (${key})`)
+    }
+    assert.include(issues.find((i) => i.key === "pools.nessus.scanners[0].api_mode")?.problem ?? "", "auto, api or web-ui")
+  })
+
+  it("never echoes a secret's value in a configuration error", () => {
+    const e = failure(minimal.replace("password: \${NESSUS_PASSWORD_1:-changeme}", "password: \"hunter2\${oops\""), { NESSUS_USERNAME_1: "a" })
+    assert.strictEqual(e.key, "pools.nessus.scanners[0].password")
+    assert.include(e.message, "malformed variable reference")
+    assert.notInclude(e.message, "hunter2")
+    assert.notInclude(JSON.stringify(e.issues), "hunter2")
   })
 
   it("reports YAML syntax errors and duplicate keys with a line", () => {
@@ -224,5 +241,57 @@ default_pool: other
         id = (yield* service.current).pools[0]?.scanners[0]?.instanceId
       }
       assert.strictEqual(id, "scanner2")
+    }))
+
+  it.effect("SIGHUP layer: a bad file is refused with an error log naming file, line and key; the old configuration stays; a good one applies", () =>
+    Effect.gen(function*() {
+      const dir = mkdtempSync(join(tmpdir(), "scanners-"))
+      const file = join(dir, "scanners.yaml")
+      writeFileSync(file, minimal)
+      const env = { NESSUS_USERNAME_1: "a" }
+      const log = logCapture()
+      const scope = yield* Scope.make()
+      const before = process.listenerCount("SIGHUP")
+      const context = yield* Layer.build(
+        Layer.provideMerge(ScannerConfig.layerReloadOnSighup, ScannerConfig.layer({ path: file, env }))
+      ).pipe(Scope.provide(scope), Effect.provide(log.layer))
+      const service = Context.get(context, ScannerConfig.ScannerConfig)
+      assert.strictEqual(process.listenerCount("SIGHUP"), before + 1)
+
+      const bad = minimal.replace("scanner1", "scanner2").replace("url: https://nessus1:8834", "url: ftp://nessus1")
+      writeFileSync(file, bad)
+      const badLine = bad.split("\n").findIndex((l) => l.includes("ftp://")) + 1
+      process.emit("SIGHUP", "SIGHUP")
+      const refused = yield* log.next((e) => e.annotations["event"] === "config_reload_failed")
+      assert.strictEqual(refused.level, "Error")
+      assert.include(refused.message, `${file}:${badLine}: pools.nessus.scanners[0].url`)
+      assert.deepInclude(refused.annotations, { trigger: "SIGHUP", file, line: badLine, key: "pools.nessus.scanners[0].url" })
+      assert.strictEqual((yield* service.current).pools[0]?.scanners[0]?.instanceId, "scanner1")
+
+      writeFileSync(file, minimal.replace("scanner1", "scanner3"))
+      process.emit("SIGHUP", "SIGHUP")
+      const applied = yield* log.next((e) => e.annotations["event"] === "config_reloaded")
+      assert.include(applied.message, file)
+      assert.strictEqual((yield* service.current).pools[0]?.scanners[0]?.instanceId, "scanner3")
+
+      yield* Scope.close(scope, Exit.void)
+      assert.strictEqual(process.listenerCount("SIGHUP"), before)
+    }))
+
+  it.effect("a mapped view (layerMap) follows its base: reloading the base reloads the view", () =>
+    Effect.gen(function*() {
+      const dir = mkdtempSync(join(tmpdir(), "scanners-"))
+      const file = join(dir, "scanners.yaml")
+      const two = minimal + "      - { instance_id: scanner2, url: \"https://nessus2:8834\", username: u, password: p }\n"
+      writeFileSync(file, two)
+      const env = { NESSUS_USERNAME_1: "a" }
+      const full = Context.get(yield* Layer.build(ScannerConfig.layer({ path: file, env })), ScannerConfig.ScannerConfig)
+      const restricted = ScannerConfig.layerMap((c) => ({ ...c, pools: c.pools.map((p) => ({ ...p, scanners: p.scanners.filter((x) => x.instanceId !== "scanner1") })) }))
+      const view = Context.get(yield* Layer.build(restricted.pipe(Layer.provide(Layer.succeed(ScannerConfig.ScannerConfig, full)))), ScannerConfig.ScannerConfig)
+      assert.deepStrictEqual((yield* view.current).pools[0]?.scanners.map((x) => x.instanceId), ["scanner2"])
+      writeFileSync(file, two.replace("scanner2", "scanner3"))
+      yield* full.reload
+      assert.deepStrictEqual((yield* view.current).pools[0]?.scanners.map((x) => x.instanceId), ["scanner3"])
+      assert.deepStrictEqual((yield* full.current).pools[0]?.scanners.map((x) => x.instanceId), ["scanner1", "scanner3"])
     }))
 })

@@ -2,12 +2,12 @@
  * The scheduler contract, run against both backends (memory and a real redis-server).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Option, Redacted, Ref } from "effect"
+import { Effect, Layer, Option, Redacted, Ref } from "effect"
 import { TestClock } from "effect/testing"
 import * as Housekeeping from "../src/Housekeeping.js"
 import * as Scheduler from "../src/Scheduler.js"
 import * as Task from "../src/Task.js"
-import { type Backend, backends, baseConfig, errorOf, harness, reasonOf, testKey } from "./harness.js"
+import { type Backend, backends, baseConfig, errorOf, harness, logCapture, reasonOf, testKey } from "./harness.js"
 
 const untrusted = (targets: string, extra: Partial<Task.SubmitRequest> = {}): Task.SubmitRequest => ({
   scanType: "untrusted",
@@ -538,6 +538,9 @@ describe.each(backends)("Scheduler contract ($name)", (backend: Backend) => {
       assert.strictEqual(entry.lastError?.reason, "auth_rejected")
       assert.strictEqual(entry.task.attempt, 1)
       // failed at t=0,1,2,3,4 min; now 5 min: purge those older than 2 min → ids 0, 1
+      assert.strictEqual(yield* s.dlqPurge("nessus", { olderThan: 2 * 60_000, dryRun: true }), 2)
+      assert.strictEqual(yield* s.dlqPurge("nessus", { dryRun: true }), 5)
+      assert.strictEqual((yield* s.dlqList()).total, 5, "a dry run removes nothing")
       const purged = yield* s.dlqPurge("nessus", { olderThan: 2 * 60_000 })
       assert.strictEqual(purged, 2)
       assert.strictEqual((yield* s.dlqList()).total, 3)
@@ -777,6 +780,132 @@ describe.each(backends)("Scheduler contract ($name)", (backend: Backend) => {
     )
   })
 
+  it.effect("an open circuit or a disabled scanner offers no available capacity; positions use usable capacity only", () => {
+    const source = { text: baseConfig }
+    return provide(
+      Effect.gen(function*() {
+        const s = yield* Scheduler.Scheduler
+        for (let i = 0; i < 5; i++) yield* s.reportScanner("s3", "failure")
+        const q = yield* s.queueStats("nessus")
+        assert.deepStrictEqual([q.capacity, q.usableCapacity, q.available], [6, 4, 4])
+        assert.strictEqual((yield* s.scanners("nessus")).find((x) => x.instanceId === "s3")?.available, 0)
+        yield* s.submit(untrusted("192.0.2.1"))
+        yield* claimSome(s, "w")
+        const q1 = yield* s.queueStats("nessus")
+        assert.deepStrictEqual([q1.usableCapacity, q1.available], [4, 3])
+        const nessus = (yield* s.pools).pools.find((p) => p.name === "nessus")
+        assert.deepStrictEqual([nessus?.capacity, nessus?.usableCapacity, nessus?.available], [6, 4, 3])
+        // a disabled scanner counts for nothing either
+        source.text = baseConfig.replace(`url: "http://127.0.0.1:8835", username: u, password: p, max_concurrent_scans: 2`, `url: "http://127.0.0.1:8835", username: u, password: p, max_concurrent_scans: 2, enabled: false`)
+        yield* s.reload
+        const q2 = yield* s.queueStats("nessus")
+        // only s1 is left: its two slots, minus the claimed scan if it runs there
+        assert.deepStrictEqual([q2.capacity, q2.usableCapacity, q2.available], [4, 2, 2 - ((yield* runningOf(s, "nessus"))["s1"] ?? 0)])
+        assert.strictEqual((yield* s.scanners("nessus")).find((x) => x.instanceId === "s2")?.available, 0)
+
+        // the pool's only scanner is open: no usable capacity, no estimate
+        for (let i = 0; i < 5; i++) yield* s.reportScanner("solo1", "failure")
+        const a = (yield* s.submit(untrusted("192.0.2.1", { pool: "solo" }))).task.id
+        const b = (yield* s.submit(untrusted("192.0.2.2", { pool: "solo" }))).task.id
+        const pa = Option.getOrThrow(yield* s.position(a))
+        assert.deepStrictEqual([pa.capacity, pa.estimatedWaitMs, pa.estimatedStartAt], [0, undefined, undefined])
+        const qs = yield* s.queueStats("solo")
+        assert.deepStrictEqual([qs.capacity, qs.usableCapacity, qs.available], [2, 0, 0])
+        // cooldown over: half-open admits one probe, so one usable slot
+        yield* TestClock.adjust("5 minutes")
+        const pa2 = Option.getOrThrow(yield* s.position(a))
+        const pb2 = Option.getOrThrow(yield* s.position(b))
+        assert.deepStrictEqual([pa2.capacity, pa2.estimatedWaitMs], [1, 0])
+        assert.deepStrictEqual([pb2.capacity, pb2.estimatedWaitMs], [1, 30 * 60_000])
+        assert.deepStrictEqual((yield* s.scanners("solo")).map((x) => [x.circuit.state, x.available]), [["half_open", 1]])
+        // the probe runs: nothing more is admitted until it reports
+        yield* claimSome(s, "w", "solo")
+        assert.deepStrictEqual((yield* s.scanners("solo")).map((x) => [x.running, x.available]), [[1, 0]])
+        const qs2 = yield* s.queueStats("solo")
+        assert.deepStrictEqual([qs2.usableCapacity, qs2.available], [0, 0])
+      }),
+      { source }
+    )
+  })
+
+  it.effect("reload requests reach the listener, which reloads; a bad file is refused naming file, line and key, and the old configuration stays", () => {
+    const source = { text: baseConfig }
+    const log = logCapture()
+    const badLine = baseConfig.split("\n").findIndex((l) => l.includes("max_targets: 1024")) + 1
+    return Effect.gen(function*() {
+      const s = yield* Scheduler.Scheduler
+      source.text = baseConfig.replace(`8837", username: u, password: p, max_concurrent_scans: 2`, `8837", username: u, password: p, max_concurrent_scans: 3`)
+      const sent = yield* s.requestReload({ requestedBy: "contract test" })
+      assert.strictEqual(sent.listeners, 1)
+      assert.strictEqual(sent.request.requestedBy, "contract test")
+      const ok = yield* log.next((e) => e.annotations["event"] === "config_reloaded")
+      assert.strictEqual(ok.level, "Info")
+      assert.include(ok.message, sent.request.id)
+      assert.strictEqual((yield* s.scanners("solo"))[0]?.maxConcurrentScans, 3)
+
+      source.text = baseConfig.replace("max_targets: 1024", "max_targets: lots")
+      const again = yield* s.requestReload()
+      const bad = yield* log.next((e) => e.annotations["event"] === "config_reload_failed")
+      assert.strictEqual(bad.level, "Error")
+      assert.include(bad.message, again.request.id)
+      assert.include(bad.message, `test.yaml:${badLine}: pools.nessus.max_targets`)
+      assert.include(bad.message, "previous configuration stays in force")
+      assert.deepInclude(bad.annotations, { file: "test.yaml", line: badLine, key: "pools.nessus.max_targets", reason: "config_invalid" })
+      assert.strictEqual((yield* s.scanners("solo"))[0]?.maxConcurrentScans, 3, "the previous configuration stays")
+      assert.strictEqual((yield* s.queueStats("nessus")).capacity, 6)
+    }).pipe(
+      Effect.provide(Scheduler.layerReloadOnRequest.pipe(Layer.provideMerge(harness(backend, { source })))),
+      Effect.provide(log.layer)
+    )
+  })
+
+  it.effect("reload keeps running accounting: counts, leases and circuits survive; a removed scanner keeps its scans; a lowered capacity starts nothing until below", () => {
+    const source = { text: baseConfig }
+    const s3Line = baseConfig.split("\n").find((l) => l.includes("instance_id: s3")) as string
+    return provide(
+      Effect.gen(function*() {
+        const s = yield* Scheduler.Scheduler
+        for (const inst of ["s2", "s2", "s3", "s3"]) yield* s.submit(untrusted("192.0.2.1", { instance: inst }))
+        const claims = [yield* claimSome(s, "w"), yield* claimSome(s, "w"), yield* claimSome(s, "w"), yield* claimSome(s, "w")]
+        assert.deepStrictEqual(claims.map((c) => c.lease.instanceId).sort(), ["s2", "s2", "s3", "s3"])
+        for (let i = 0; i < 5; i++) yield* s.reportScanner("s1", "failure")
+
+        // s3 removed, s2 lowered to 1 (below its 2 running scans)
+        source.text = baseConfig.replace(`${s3Line}\n`, "").replace(`8835", username: u, password: p, max_concurrent_scans: 2`, `8835", username: u, password: p, max_concurrent_scans: 1`)
+        const c = yield* s.reload
+        assert.deepStrictEqual(c.pools.find((p) => p.name === "nessus")?.scanners.map((x) => x.instanceId), ["s1", "s2"])
+        assert.deepStrictEqual(yield* runningOf(s, "nessus"), { s1: 0, s2: 2 })
+        const s2 = (yield* s.scanners("nessus")).find((x) => x.instanceId === "s2")
+        assert.deepStrictEqual([s2?.running, s2?.maxConcurrentScans, s2?.available, s2?.utilisation], [2, 1, 0, 2])
+        assert.strictEqual((yield* s.scanners("nessus")).find((x) => x.instanceId === "s1")?.circuit.state, "open", "circuits survive")
+        assert.strictEqual((yield* s.queueStats("nessus")).running, 4, "the removed scanner's scans still count as running")
+        // every lease still holds, on the removed scanner too
+        const leases = yield* Effect.forEach(claims, (cl) => s.heartbeat(cl.lease))
+        const byInstance = (inst: string) => leases.filter((l) => l.instanceId === inst)
+
+        yield* s.submit(untrusted("192.0.2.9", { name: "next" }))
+        assert.isTrue(Option.isNone(yield* s.claim({ worker: "w" })), "s1 open, s2 over its new capacity, s3 gone")
+        yield* s.complete(byInstance("s2")[0] as Scheduler.Lease)
+        assert.isTrue(Option.isNone(yield* s.claim({ worker: "w" })), "s2 runs 1 of 1: still no new claim")
+        yield* s.complete(byInstance("s2")[1] as Scheduler.Lease)
+        const next = yield* claimSome(s, "w")
+        assert.strictEqual(next.lease.instanceId, "s2")
+        assert.isTrue(Option.isNone(yield* s.claim({ worker: "w" })))
+
+        // the removed scanner's scans finish normally and give their slots back
+        yield* s.complete(byInstance("s3")[0] as Scheduler.Lease)
+        // s3 comes back: its one remaining scan is still accounted for
+        source.text = baseConfig
+        yield* s.reload
+        const s3 = (yield* s.scanners("nessus")).find((x) => x.instanceId === "s3")
+        assert.deepStrictEqual([s3?.running, s3?.available], [1, 1])
+        yield* s.complete(byInstance("s3")[1] as Scheduler.Lease)
+        assert.deepStrictEqual(yield* runningOf(s, "nessus"), { s1: 0, s2: 1, s3: 0 })
+      }),
+      { source }
+    )
+  })
+
   it.effect("pools and queue status report live figures", () =>
     provide(Effect.gen(function*() {
       const s = yield* Scheduler.Scheduler
@@ -788,6 +917,7 @@ describe.each(backends)("Scheduler contract ($name)", (backend: Backend) => {
       assert.strictEqual(q.bound, 1)
       assert.strictEqual(q.running, 1)
       assert.strictEqual(q.capacity, 6)
+      assert.strictEqual(q.usableCapacity, 6)
       assert.strictEqual(q.available, 5)
       assert.strictEqual(q.next.length, 2)
       const { defaultPool, pools } = yield* s.pools

@@ -2,7 +2,7 @@
  * Test harness: the same scheduler over both backends. Redis tests use the throwaway server of the
  * vitest global setup (REDIS_URL) with a unique key prefix per test.
  */
-import { Effect, Layer, Redacted, Result } from "effect"
+import { Effect, Layer, Logger, Redacted, References, Result } from "effect"
 import { randomBytes } from "node:crypto"
 import * as Credentials from "../src/Credentials.js"
 import * as Redis from "../src/Redis.js"
@@ -94,3 +94,50 @@ export const reasonOf = <A, R>(effect: Effect.Effect<A, SchedulerError.Scheduler
   Effect.flip(effect).pipe(Effect.map((e) => e.reason))
 
 export const errorOf = <A, R>(effect: Effect.Effect<A, SchedulerError.SchedulerError, R>) => Effect.flip(effect)
+
+/** A log line as the capturing logger saw it. */
+export interface LogEntry {
+  readonly level: string
+  readonly message: string
+  readonly annotations: Readonly<Record<string, unknown>>
+}
+
+/**
+ * A logger that keeps every line (replacing the default one, so nothing is printed); `next` waits for the
+ * next line matching `predicate` (lines seen before the call count).
+ */
+export const logCapture = () => {
+  const lines: Array<LogEntry> = []
+  const waiters: Array<{ readonly predicate: (e: LogEntry) => boolean; readonly resume: (e: LogEntry) => void }> = []
+  let consumed = 0
+  const logger = Logger.make((o) => {
+    const entry: LogEntry = {
+      level: o.logLevel,
+      message: Array.isArray(o.message) ? o.message.map(String).join(" ") : String(o.message),
+      annotations: { ...o.fiber.getRef(References.CurrentLogAnnotations) }
+    }
+    lines.push(entry)
+    for (const w of [...waiters]) {
+      if (w.predicate(entry)) {
+        waiters.splice(waiters.indexOf(w), 1)
+        w.resume(entry)
+      }
+    }
+  })
+  /** The next line from here on that matches (each line is returned once). */
+  const next = (predicate: (e: LogEntry) => boolean): Effect.Effect<LogEntry> =>
+    Effect.suspend(() => {
+      const index = lines.findIndex((e, i) => i >= consumed && predicate(e))
+      if (index >= 0) {
+        consumed = index + 1
+        return Effect.succeed(lines[index] as LogEntry)
+      }
+      return Effect.callback<LogEntry>((resume) => {
+        waiters.push({ predicate, resume: (e) => {
+          consumed = lines.length
+          resume(Effect.succeed(e))
+        } })
+      })
+    })
+  return { lines, next, layer: Logger.layer([logger]) }
+}

@@ -482,11 +482,13 @@ return 'ok'
 /** ARGV: P, pool, olderThan or ''. */
 export const dlqPurge = script("dlqPurge", `
 local k = P .. 'dlq:' .. ARGV[2]
+local dry = ARGV[4] == '1'
 if ARGV[3] == '' then
   local n = redis.call('ZCARD', k)
-  redis.call('DEL', k)
+  if not dry then redis.call('DEL', k) end
   return n
 end
+if dry then return redis.call('ZCOUNT', k, '-inf', '(' .. ARGV[3]) end
 return redis.call('ZREMRANGEBYSCORE', k, '-inf', '(' .. ARGV[3])
 `
 )

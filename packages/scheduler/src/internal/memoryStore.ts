@@ -423,16 +423,16 @@ export const make = (): Store => {
         return "ok"
       }),
 
-    dlqPurge: (pool, olderThan) =>
+    dlqPurge: (pool, olderThan, dryRun) =>
       sync(() => {
         const d = z(`dlq:${pool}`)
         if (olderThan === undefined) {
           const n = d.size
-          d.clear()
+          if (!dryRun) d.clear()
           return n
         }
         const ids = d.rangeByScore(olderThan, Number.MAX_SAFE_INTEGER, true)
-        ids.forEach((id) => d.remove(id))
+        if (!dryRun) ids.forEach((id) => d.remove(id))
         return ids.length
       }),
 

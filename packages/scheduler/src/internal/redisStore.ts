@@ -215,7 +215,7 @@ export const make = (redis: Redis.Redis["Service"], prefix: string): Store => {
 
     dlqRetry: (id, now) => Effect.map(run(Lua.dlqRetry, `task:${id}`, [id, now]), (r) => r as "ok" | "not_found" | "not_in_dlq"),
 
-    dlqPurge: (pool, olderThan) => Effect.map(run(Lua.dlqPurge, `dlq:${pool}`, [pool, s(olderThan)]), Number),
+    dlqPurge: (pool, olderThan, dryRun) => Effect.map(run(Lua.dlqPurge, `dlq:${pool}`, [pool, s(olderThan), dryRun ? "1" : "0"]), Number),
 
     positionInputs: (r, scannerIds, runningIds) =>
       Effect.map(

@@ -158,7 +158,8 @@ export interface Store {
   readonly dlqList: (pool: string, offset: number, limit: number) => E<{ readonly total: number; readonly entries: ReadonlyArray<readonly [string, number]> }>
   readonly dlqScore: (pool: string, id: string) => E<number | undefined>
   readonly dlqRetry: (id: string, now: number) => E<"ok" | "not_found" | "not_in_dlq">
-  readonly dlqPurge: (pool: string, olderThan: number | undefined) => E<number>
+  /** Removes (or with `dryRun` only counts) a pool's DLQ entries, all or those failed before `olderThan`. */
+  readonly dlqPurge: (pool: string, olderThan: number | undefined, dryRun: boolean) => E<number>
   /**
    * In one step: the tasks ahead of a queued task in its pool (pool queue and the bound queues of
    * `scannerIds`, or its own scanner's queue), the start times of the tasks running on `runningIds`,

@@ -36,6 +36,7 @@ export default class DlqPurge extends BaseCommand<typeof DlqPurge> {
   async run(): Promise<typeof Views.DlqPurge.Type> {
     const { pool, yes } = this.flags
     const olderThanMs = this.flags["older-than"]
+    this.requireConfirmable(yes, `Purging dead-letter entries${pool !== undefined ? ` of pool ${pool}` : ""} needs confirmation.`)
     const confirm = (yes_: boolean, question: string) => this.confirm(yes_, question)
     const result = await this.runEffect(
       Effect.gen(function*() {

@@ -58,6 +58,7 @@ export default class DlqRetry extends BaseCommand<typeof DlqRetry> {
     if ((id === undefined) === !all) {
       throw new CommandError("usage_error", "Give either a task id or --all (not both).", ExitCode.usage)
     }
+    if (all) this.requireConfirmable(yes, `Retrying every dead-lettered task${pool !== undefined ? ` of pool ${pool}` : ""} needs confirmation.`)
     const layer = Runtime.queue(this.flags)
     const interactive = this.interactive
     const confirm = (yes_: boolean, question: string) => this.confirm(yes_, question)

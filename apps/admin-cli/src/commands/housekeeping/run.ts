@@ -29,7 +29,7 @@ export default class HousekeepingRun extends BaseCommand<typeof HousekeepingRun>
     ...F.queue,
     "data-dir": F.dataDir,
     "dry-run": Flags.boolean({ char: "n", summary: "Change nothing; report what would be done." }),
-    "scan-retention": F.duration({ summary: "Finished scans of this system are deleted from the scanners after this long.", default: 86_400_000 })
+    "scan-retention": F.duration({ summary: "Finished scans of this system are deleted from the scanners after this long.", default: "24h" })
   }
 
   static override resultSchema = Views.Housekeeping

@@ -31,7 +31,7 @@ export default class ScannersCheck extends BaseCommand<typeof ScannersCheck> {
 
   static override flags = {
     config: F.config,
-    timeout: F.duration({ summary: "How long to wait for each scanner's answers (e.g. 5s, 30s).", default: 10_000 })
+    timeout: F.duration({ summary: "How long to wait for each scanner's answers (e.g. 5s, 30s).", default: "10s" })
   }
 
   static override resultSchema = Views.ScannerCheck

@@ -30,7 +30,7 @@ export default class TasksWait extends BaseCommand<typeof TasksWait> {
   static override flags = {
     ...F.queue,
     "data-dir": F.dataDir,
-    interval: F.duration({ char: "i", summary: "How often to poll (e.g. 500ms, 2s, 1m).", default: 2000 })
+    interval: F.duration({ char: "i", summary: "How often to poll (e.g. 500ms, 2s, 1m).", default: "2s" })
   }
 
   static override resultSchema = Views.TaskWait
