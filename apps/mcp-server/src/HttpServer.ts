@@ -16,7 +16,7 @@ import {
   type AuthInfo
 } from "@modelcontextprotocol/server"
 import { Context, Data, Effect, Redacted, Scope } from "effect"
-import { createHash, timingSafeEqual } from "node:crypto"
+import { hash, timingSafeEqual } from "node:crypto"
 import * as http from "node:http"
 import { isIP } from "node:net"
 import * as Health from "./Health.js"
@@ -74,7 +74,8 @@ export const isLoopback = (host: string): boolean => {
   return isIP(h) === 4 && h.startsWith("127.")
 }
 
-const digest = (value: string): Buffer => createHash("sha256").update(value, "utf8").digest()
+// The one-shot `hash` (no Hash object per request); the same SHA-256 bytes as createHash(...).digest().
+const digest = (value: string): Buffer => hash("sha256", value, "buffer")
 
 /**
  * Finds the token's name, comparing against every configured token in constant time (SHA-256 digests make

@@ -94,6 +94,10 @@ const states: { readonly [S in Task.State]: Tools.ScanStatusOutput["status"] } =
  */
 export const statusOf = (state: Task.State): Tools.ScanStatusOutput["status"] => states[state]
 
+/** How long a found findings index is trusted without looking at its files again, and for how many tasks. */
+const metaCacheMs = 1_000
+const metaCacheSize = 1_024
+
 const minutes = (ms: number | undefined): number | null => (ms === undefined ? null : Math.round(ms / 6000) / 10)
 
 /**
@@ -230,13 +234,34 @@ export const make: Effect.Effect<ScanService["Service"], never, Scheduler.Schedu
     )
 
   /** The readable index of a task and its metadata, if the worker wrote one. */
-  const metaOf = (task: Task.Task) =>
+  const readMeta = (task: Task.Task) =>
     Effect.gen(function*() {
       for (const dir of indexDirsOf(task, dataDir)) {
         const meta = yield* Effect.option(FindingsIndex.meta(dir))
         if (Option.isSome(meta)) return Option.some({ dir, meta: meta.value })
       }
       return Option.none<{ readonly dir: string; readonly meta: FindingsIndex.IndexMeta }>()
+    })
+
+  // Agents poll get_scan_status, and FindingsIndex.meta stats meta.json on every call (a syscall, most of the
+  // handler's time on a busy machine). A finished task's index does not change once written (the worker builds
+  // it before completing the task), so a found index is trusted for a second per completion (`finishedAt` is
+  // in the key, for a task run again); a missing one is looked for again on every call.
+  const metaCache = new Map<string, { readonly at: number; readonly found: { readonly dir: string; readonly meta: FindingsIndex.IndexMeta } }>()
+  const metaOf = (task: Task.Task) =>
+    Effect.clockWith((clock) => {
+      const key = `${task.id}@${task.finishedAt ?? ""}`
+      const now = clock.currentTimeMillisUnsafe()
+      const cached = metaCache.get(key)
+      if (cached !== undefined && now - cached.at < metaCacheMs) return Effect.succeed(Option.some(cached.found))
+      return Effect.map(readMeta(task), (found) => {
+        metaCache.delete(key)
+        if (Option.isSome(found)) {
+          metaCache.set(key, { at: now, found: found.value })
+          if (metaCache.size > metaCacheSize) metaCache.delete(metaCache.keys().next().value!)
+        }
+        return found
+      })
     })
 
   /** Progress of a running task: on the task when the scheduler records it, else the worker's status.json. */

@@ -154,15 +154,19 @@ const withCallSpan = (name: string, call: CallContext, frame: () => string) =>
       captureStackTrace: frame,
       parent: Tracer.externalSpan({
         traceId: call.traceId,
-        spanId: call.parentSpanId !== undefined && SPAN_ID.test(call.parentSpanId) ? call.parentSpanId : randomSpanId(),
+        spanId: call.parentSpanId !== undefined && SPAN_ID.test(call.parentSpanId) ? call.parentSpanId : syntheticParentOf(call.traceId),
         sampled: true
       })
     })
     : Effect.withSpan(effect, name, { attributes, captureStackTrace: frame, root: true })
 }
 
-// randomUUID draws from a cached entropy pool (no syscall per tool call); 16 of its hex digits make a span id.
-const randomSpanId = (): string => randomUUID().replace(/-/g, "").slice(16)
+// The synthetic root a call's span hangs under when the caller sent no span of its own: the low half of the
+// trace id (random already; one root per trace), else random digits from randomUUID's cached entropy pool.
+const syntheticParentOf = (traceId: string): string => {
+  const low = traceId.slice(16)
+  return /^0+$/.test(low) ? randomUUID().replace(/-/g, "").slice(16) : low
+}
 
 /**
  * Binds a tool definition to its handler.

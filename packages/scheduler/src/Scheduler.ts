@@ -736,11 +736,17 @@ const makeWith = (store: Store, bus: ReloadBus.ReloadBus, options: Options = {})
         const all = pool?.scanners ?? []
         const enabled = (r.requestedInstance === undefined ? all : all.filter((s) => s.instanceId === r.requestedInstance)).filter((s) => s.enabled)
         // Only usable slots count: an open circuit's scanner takes nothing until its cooldown ends.
-        const circuitsOf = yield* store.circuits(enabled.map((s) => s.instanceId))
+        // Read together (one round trip when pipelined), assuming every enabled scanner usable; read the
+        // inputs again only in the rare case that one is not.
+        const allIds = all.map((s) => s.instanceId)
+        const enabledIds = enabled.map((s) => s.instanceId)
+        const [circuitsOf, optimistic] = yield* Effect.all([store.circuits(enabledIds), store.positionInputs(r, allIds, enabledIds)], { concurrency: 2 })
         const slots = enabled.map((s, i) => usableSlots(s, circuitsOf[i], t))
         const relevant = enabled.filter((_, i) => (slots[i] ?? 0) > 0)
         const capacity = slots.reduce((n, x) => n + x, 0)
-        const { ahead, durations, starts } = yield* store.positionInputs(r, all.map((s) => s.instanceId), relevant.map((s) => s.instanceId))
+        const { ahead, durations, starts } = relevant.length === enabled.length
+          ? optimistic
+          : yield* store.positionInputs(r, allIds, relevant.map((s) => s.instanceId))
         const history = durations.length > 0
         const avg = history ? Math.round(durations.reduce((a, b) => a + b, 0) / durations.length) : defaultScanMs
         let wait: number | undefined
@@ -1011,7 +1017,7 @@ const makeWith = (store: Store, bus: ReloadBus.ReloadBus, options: Options = {})
           store.runningCounts(ids),
           store.durations(pool.name),
           store.circuits(ids)
-        ])
+        ], { concurrency: "unbounded" })
         const t = yield* now
         const capacity = pool.scanners.filter((s) => s.enabled).reduce((n, s) => n + s.maxConcurrentScans, 0)
         const usableCapacity = pool.scanners.reduce((n, s, i) => n + usableSlots(s, circuits[i], t), 0)
