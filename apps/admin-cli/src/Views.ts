@@ -172,7 +172,10 @@ export const QueueStats = Schema.Struct({
     dead_lettered: Num,
     capacity: Num,
     available: Num,
-    /** Busy slots / capacity, 0..1 (0 when the pool has no enabled capacity). */
+    /**
+     * Running scans / capacity (0 when the pool has no enabled capacity). Slots an open circuit holds back are
+     * not busy; it may exceed 1 while a reload has lowered the capacity below the running scans.
+     */
     utilisation: Num,
     oldest_queued_age_seconds: Nullable(Num),
     average_scan_seconds: Nullable(Num),
@@ -193,7 +196,8 @@ export const poolStatsView = (s: Scheduler.QueueStats, isDefault: boolean, now: 
     dead_lettered: s.deadLettered,
     capacity: s.capacity,
     available: s.available,
-    utilisation: s.capacity === 0 ? 0 : Math.round(((s.capacity - s.available) / s.capacity) * 1000) / 1000,
+    // Not (capacity - available): an open circuit makes slots unavailable without any scan running in them.
+    utilisation: s.capacity === 0 ? 0 : Math.round((s.running / s.capacity) * 1000) / 1000,
     oldest_queued_age_seconds: ages.length === 0 ? null : Math.max(...ages),
     average_scan_seconds: s.averageScanMs === undefined ? null : Math.round(s.averageScanMs / 1000),
     next: s.next.map((t, i) => ({ task_id: t.id, name: t.name, scan_type: t.scanType, created_at: t.createdAt, age_seconds: ages[i] ?? 0 }))
@@ -367,6 +371,25 @@ export const ScannerCheck = Schema.Struct({
 
 /** A problem in the scanners file. */
 export const ConfigProblem = Schema.Struct({ file: Str, line: Num, key: Str, problem: Str })
+
+/** `config reload`. */
+export const ConfigReload = Schema.Struct({
+  /** The admin's copy of the scanners file, validated before the request was sent. */
+  file: Str,
+  request: Schema.Struct({ id: Str, requested_at: Str, requested_by: Nullable(Str) }),
+  /** Processes (subscriptions) that received the request: each reloads its own scanners file. */
+  listeners: Num,
+  /** Set when nobody received the request (nothing was reloaded). */
+  warning: Nullable(Str)
+})
+
+/** Maps what `Scheduler.requestReload` returned. */
+export const configReloadView = (file: string, r: Scheduler.ReloadRequested, warning: string | undefined): typeof ConfigReload.Type => ({
+  file,
+  request: { id: r.request.id, requested_at: r.request.requestedAt, requested_by: nul(r.request.requestedBy) },
+  listeners: r.listeners,
+  warning: nul(warning)
+})
 
 /** `config validate`. */
 export const ConfigValidate = Schema.Struct({

@@ -11,7 +11,7 @@ import { cli, root, spawnCli } from "./support.js"
 
 const TOPICS = ["circuits", "config", "dlq", "housekeeping", "queue", "report", "scanners", "tasks"]
 const COMMANDS = [
-  "circuits list", "circuits reset", "config validate", "dlq inspect", "dlq list", "dlq purge", "dlq retry", "housekeeping run",
+  "circuits list", "circuits reset", "config reload", "config validate", "dlq inspect", "dlq list", "dlq purge", "dlq retry", "housekeeping run",
   "queue stats", "report show", "report validate", "scanners check", "scanners list", "tasks cancel", "tasks list", "tasks show", "tasks wait"
 ]
 
@@ -39,7 +39,7 @@ describe("contract snapshot", () => {
       if ("data-dir" in c.flags) assert.strictEqual(c.flags["data-dir"]!.env, "DATA_DIR")
     }
     const queueCommands = snapshot.filter((c) => "redis-url" in c.flags).map((c) => c.id)
-    assert.includeMembers(queueCommands, ["queue stats", "dlq list", "dlq retry", "dlq purge", "tasks wait", "circuits reset", "housekeeping run", "report show"])
+    assert.includeMembers(queueCommands, ["queue stats", "dlq list", "dlq retry", "dlq purge", "tasks wait", "circuits reset", "config reload", "housekeeping run", "report show"])
   })
 })
 

@@ -53,6 +53,24 @@ describe("nessus-admin queue stats", () => {
     assert.match(human.stdout, /Next in dmz:\nTASK\s+TYPE\s+AGE\s+NAME\nt_\S+\s+untrusted\s+\d+s\s+dmz scan/)
   })
 
+  it("utilisation is running scans / capacity: a pool whose circuit is open is not busy", async () => {
+    const q = env.queue("circuit")
+    await q.seed(Effect.gen(function*() {
+      const s = yield* Scheduler.Scheduler
+      for (let i = 0; i < 5; i++) yield* s.reportScanner("dmz1", "failure")
+      yield* submit("runs on nessus")
+      yield* s.claim({ pool: "nessus", worker: "w1" })
+    }))
+    const doc = await shape("queue stats", await cli("queue", "stats", ...q.flags, "--all", "--json"))
+    const [nessus, dmz] = doc.pools
+    // dmz: no slot is available (open circuit) but nothing runs there, so 0, not 100 %.
+    assert.deepInclude(dmz, { pool: "dmz", running: 0, capacity: 2, available: 0, utilisation: 0 })
+    assert.deepInclude(nessus, { pool: "nessus", running: 1, capacity: 3, available: 2 })
+    assert.closeTo(nessus.utilisation, 1 / 3, 0.001)
+    const human = await cli("queue", "stats", ...q.flags, "--pool", "dmz")
+    assert.match(human.stdout, /^dmz\s+0\s+0\s+0\s+0\s+2\s+0\s+0%/m)
+  })
+
   it("points at the likely cause when tasks wait although slots are free", async () => {
     const q = env.queue("hint")
     await q.seed(Effect.andThen(TestClock.setTime(Date.now() - 10 * 60_000), submit("waiting for ten minutes")).pipe(Effect.provide(TestClock.layer())))

@@ -16,7 +16,7 @@ const { factory, taskId } = await Effect.runPromise(Effect.gen(function*() {
   const { taskId } = yield* Setup.completedTask(fixture, dataDir)
   const factory = yield* McpServer.makeFactory({ defaultPrincipal: "bench", calledToolOf: (c) => c.requestInfo && calledTools.get(c.requestInfo) })
   return { factory, taskId }
-}).pipe(Effect.provide(Setup.layer(dataDir, () => undefined))))
+}).pipe(Effect.provide(Setup.layer(dataDir, process.env["SINK"] ? undefined : () => undefined))))
 const ours = createMcpHandler(factory, { legacy: "stateless" })
 const era = (process.env["ERA"] ?? "2026-07-28") as "2026-07-28"
 const o = toolsCall(era, "get_scan_status", { task_id: taskId })
@@ -36,6 +36,19 @@ const bareCanned = (big: boolean) => () => {
   s.registerTool("get_scan_status", { description: "x" }, async () => (big ? canned : { content: [{ type: "text", text: "ok" }] }))
   return s
 }
+import { Context } from "effect"
+import { ScanService } from "@nessus-mcp/mcp-server/ScanService"
+const ctx2 = await Effect.runPromise(Effect.context<any>().pipe(Effect.provide(Setup.layer(dataDir, () => undefined))) as any) as any
+const run2 = Effect.runPromiseWith(ctx2)
+const bind = McpServer.bindings(Context.get(ctx2, ScanService) as any).find((b) => b.definition.name === "get_scan_status")!
+const mk = (h: (args: any, c: any) => any) => createMcpHandler(() => {
+  const s = new Sdk({ name: "x", version: "1" }, { capabilities: { tools: {} } })
+  s.registerTool("get_scan_status", { title: cfg.title, description: cfg.description, inputSchema: cfg.inputSchema, outputSchema: cfg.outputSchema, annotations: cfg.annotations }, h)
+  return s
+}, { legacy: "stateless" })
+const runCanned = mk(() => run2(Effect.succeed(canned)))
+const runCannedSig = mk((_a: any, c: any) => run2(Effect.succeed(canned), { signal: c.mcpReq.signal }))
+const execNoSig = mk((a: any) => run2(bind.execute(a, { tool: "get_scan_status", traceId: McpServer.traceIdOf(undefined), parentSpanId: undefined, principal: "bench", signal: undefined as any })))
 const bareBig = createMcpHandler(bareCanned(true), { legacy: "stateless" })
 const bareSmall = createMcpHandler(bareCanned(false), { legacy: "stateless" })
 const measure = async (h: typeof ours) => {
@@ -54,7 +67,7 @@ const measure = async (h: typeof ours) => {
 }
 const mins: Record<string, number> = {}
 for (let r = 0; r < 6; r++) {
-  for (const [k, h] of Object.entries({ ours, shape, bareBig, bareSmall })) mins[k] = Math.min(mins[k] ?? Infinity, await measure(h))
+  for (const [k, h] of Object.entries({ ours, execNoSig, runCannedSig, runCanned, shape, bareBig, bareSmall })) mins[k] = Math.min(mins[k] ?? Infinity, await measure(h))
 }
 console.log(era, Object.entries(mins).map(([k, v]) => `${k} ${v.toFixed(1)}`).join("; "))
 rmSync(dataDir, { recursive: true, force: true })

@@ -120,8 +120,6 @@ export interface Window {
   /** Server CPU (user + system, from /proc) per call in the window. */
   readonly cpuMsPerCall: number
   readonly errors: number
-  /** Calls answered including the warm-up. */
-  readonly allCalls: number
 }
 
 /** Options of {@link load}. */
@@ -149,7 +147,6 @@ export const load = async (
   let measuring = false
   let stop = false
   let checked = false
-  let allCalls = 0
   const loop = async () => {
     while (!stop) {
       const started = performance.now()
@@ -160,7 +157,6 @@ export const load = async (
         if (errors === 1) console.error(`unexpected answer (${status}): ${text.slice(0, 300)}`)
       }
       checked = true
-      allCalls++
       if (measuring) latencies.push(elapsed)
     }
   }
@@ -183,8 +179,7 @@ export const load = async (
     p50: quantile(latencies, 0.5),
     p99: quantile(latencies, 0.99),
     cpuMsPerCall: (cpu * 1000) / Math.max(1, latencies.length),
-    errors,
-    allCalls
+    errors
   }
 }
 

@@ -11,6 +11,7 @@
  */
 import {
   createMcpHandler,
+  type HostHeaderValidationResult,
   validateHostHeader,
   validateOriginHeader,
   type AuthInfo
@@ -274,8 +275,19 @@ export const serve = (options: Options): Effect.Effect<Running, HttpStartError, 
       await writeWebResponse(response, res)
     }
 
+    // validateHostHeader parses the header as a URL on every request; its answer only depends on the header, so
+    // accepted values (a client sends the same one on every request) are remembered, a bounded few.
+    const acceptedHosts = new Map<string, HostHeaderValidationResult>()
+    const checkHost = (host: string | undefined): HostHeaderValidationResult => {
+      const known = host === undefined ? undefined : acceptedHosts.get(host)
+      if (known !== undefined) return known
+      const check = validateHostHeader(host, allowedHosts)
+      if (check.ok && host !== undefined && acceptedHosts.size < 64) acceptedHosts.set(host, check)
+      return check
+    }
+
     const listener = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-      const hostCheck = validateHostHeader(req.headers.host, allowedHosts)
+      const hostCheck = checkHost(req.headers.host)
       if (!hostCheck.ok) {
         log("Warn", "rejected request for a host that is not allowed (DNS rebinding protection)", { code: hostCheck.errorCode })
         req.resume()

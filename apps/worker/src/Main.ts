@@ -1,7 +1,9 @@
 /**
  * The `nessus-mcp-worker` program: reads the configuration (`WorkerConfig`), installs the JSON logger on
  * stdout and, when `OTEL_EXPORTER_OTLP_ENDPOINT` is set, the OpenTelemetry span exporter, and runs, until SIGTERM or SIGINT, the worker, its housekeeping loop and the `/metrics` +
- * `/health` server. On a signal it stops claiming, hands its leases back and exits 0 within
+ * `/health` server. SIGHUP, and reload requests through the queue (`nessus-admin config reload`), reload the
+ * scanners file (a bad file is refused with a logged error naming file, line and key; the previous
+ * configuration stays). On SIGTERM or SIGINT it stops claiming, hands its leases back and exits 0 within
  * `WORKER_SHUTDOWN_TIMEOUT` (after which it exits 1 regardless); running Nessus scans are left running for
  * whoever claims their tasks next.
  *
@@ -63,15 +65,10 @@ export const layer = (settings: WorkerConfig.Shape): Layer.Layer<Worker.Worker, 
     ScannerConfig.make(ScannerConfig.load(settings.scannerConfig)).pipe(Effect.mapError(configError))
   )
   // Only housekeeping sees the restricted file (it cleans this worker's scanners); claims filter by instance.
+  // A view of the one reloadable service, so a reload updates it too.
   const housekeepingConfig = Option.match(settings.instances, {
     onNone: () => fullConfig,
-    onSome: (ids) =>
-      Layer.effect(
-        ScannerConfig.ScannerConfig,
-        ScannerConfig.make(Effect.map(ScannerConfig.load(settings.scannerConfig), (c) => restrictInstances(c, ids))).pipe(
-          Effect.mapError(configError)
-        )
-      )
+    onSome: (ids) => ScannerConfig.layerMap((c) => restrictInstances(c, ids)).pipe(Layer.provide(fullConfig))
   })
   const credentials = Layer.effect(
     Credentials.Credentials,
@@ -131,7 +128,14 @@ export const layer = (settings: WorkerConfig.Shape): Layer.Layer<Worker.Worker, 
       )
     }
   })).pipe(Layer.provide(fullConfig))
-  return Layer.mergeAll(Worker.layer(workerOptions), housekeeping, readiness).pipe(
+  // SIGHUP and reload requests (`nessus-admin config reload`, through the queue) re-read the file into the
+  // one ScannerConfig service the scheduler, the clients and housekeeping share; a bad file is refused and
+  // logged (file, line, key) and the previous configuration stays in force.
+  const reloading = Layer.mergeAll(
+    Layer.effectDiscard(Scheduler.reloadOnRequest.pipe(Effect.mapError((e) => WorkerError.make("backend_unavailable", e.message, e)))),
+    ScannerConfig.layerReloadOnSighup
+  ).pipe(Layer.provide(Layer.merge(scheduler, fullConfig)))
+  return Layer.mergeAll(Worker.layer(workerOptions), housekeeping, readiness, reloading).pipe(
     Layer.provide(Layer.mergeAll(clients, metrics, scheduler, fullConfig)),
     Layer.provide(startup),
     // Outermost, so every fiber the worker forks traces into it; closing it flushes the last spans.

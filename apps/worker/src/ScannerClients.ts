@@ -1,8 +1,13 @@
 /**
  * One `NessusClient` per scanner instance, built from the scanners file (URL, auth mode, TLS trust,
  * credentials as `Redacted`) the first time a scanner is needed and reused afterwards: a session login
- * is made once per scanner, not per task. A client is rebuilt only when a reload changed the scanner's
- * URL, API mode, auth or TLS settings. Every HTTP exchange is counted in
+ * is made once per scanner, not per task.
+ *
+ * Clients follow reloads of the scanners file: a scanner a reload added gets a client when first needed; one
+ * whose URL, API mode, username, password or keys, or TLS settings changed gets a new client (the previous one
+ * stays open until the worker stops, since tasks that started on it still use it); a scanner a reload removed
+ * keeps its last-known definition and client, so the scans already running there (also ones this worker takes
+ * over after another worker died) can be finished. Every HTTP exchange is counted in
  * `nessus_nessus_api_calls_total{scanner_instance,endpoint,status}` (ids in paths become `{id}`).
  *
  * | scanners.yaml | client auth |
@@ -18,8 +23,9 @@
 import { NodeHttpClient } from "@effect/platform-node"
 import { NessusClient, NessusTls } from "@nessus-mcp/nessus-client"
 import { ScannerConfig } from "@nessus-mcp/scheduler"
-import { Context, Duration, Effect, Exit, Layer, Scope, Semaphore } from "effect"
+import { Context, Duration, Effect, Exit, Layer, Redacted, Scope, Semaphore } from "effect"
 import { HttpClient } from "effect/http"
+import { createHash } from "node:crypto"
 import { readFile } from "node:fs/promises"
 import * as WorkerError from "./WorkerError.js"
 import { WorkerMetrics } from "./WorkerMetrics.js"
@@ -43,8 +49,11 @@ export interface Options {
 /**
  * The clients service.
  *
- * - `get(scanner)`: the client of this scanner definition (built once, cached by instance id).
- * - `forInstance(id)`: the scanner of the current configuration and its client.
+ * - `get(scanner)`: the client of this scanner definition (built once, cached by instance id; rebuilt when
+ *   the definition's connection settings differ from the cached one's).
+ * - `forInstance(id)`: the scanner of the current configuration and its client; for a scanner a reload
+ *   removed, its last-known definition and client (fails with `config_invalid` only for a scanner this
+ *   service never saw).
  *
  * @category services
  */
@@ -130,12 +139,16 @@ export const endpointOf = (method: string, url: string): string => {
   return `${method.toUpperCase()} ${normalised}`
 }
 
+// A digest, not the secret: the fingerprint is only compared, but it should not hold a password in the clear.
+const digest = (secret: Redacted.Redacted<string>): string => createHash("sha256").update(Redacted.value(secret)).digest("base64")
+
+// What a client is built from: a change of any of these (by a reload) needs a new client.
 const fingerprint = (s: ScannerConfig.Scanner): string =>
   JSON.stringify([
     s.url,
     s.apiMode,
     s.auth._tag,
-    s.auth._tag === "Password" ? s.auth.username : "",
+    s.auth._tag === "Password" ? [s.auth.username, digest(s.auth.password)] : [digest(s.auth.accessKey), digest(s.auth.secretKey)],
     s.tls.caFile ?? "",
     s.tls.fingerprint ?? "",
     s.tls.insecure ?? false
@@ -155,7 +168,14 @@ export const make = (
     const metrics = yield* WorkerMetrics
     const scope = yield* Scope.Scope
     const lock = yield* Semaphore.make(1)
-    const cache = new Map<string, { readonly key: string; readonly client: NessusClient.Service; readonly scope: Scope.Closeable }>()
+    const cache = new Map<string, { readonly key: string; readonly client: NessusClient.Service }>()
+    // The last definition seen of every scanner (from the configuration in force whenever it is read, and
+    // from `get`), so a scanner removed by a reload can still finish the scans running on it.
+    const lastKnown = new Map<string, ScannerConfig.Scanner>()
+    const remember = (c: ScannerConfig.Config) => {
+      for (const p of c.pools) for (const s of p.scanners) lastKnown.set(s.instanceId, s)
+    }
+    remember(yield* config.current)
 
     const counting = (instanceId: string) =>
       Layer.effect(
@@ -202,25 +222,34 @@ export const make = (
 
     const get = (scanner: ScannerConfig.Scanner) =>
       lock.withPermits(1)(Effect.gen(function*() {
+        lastKnown.set(scanner.instanceId, scanner)
         const key = fingerprint(scanner)
         const existing = cache.get(scanner.instanceId)
         if (existing !== undefined && existing.key === key) return existing.client
-        if (existing !== undefined) yield* Scope.close(existing.scope, Exit.void)
+        // The replaced client is not closed here: tasks that started on it keep using it until they end; its
+        // scope closes with the service's.
         const built = yield* build(scanner)
-        cache.set(scanner.instanceId, { key, ...built })
+        cache.set(scanner.instanceId, { key, client: built.client })
         return built.client
       }))
 
     const forInstance = (instanceId: string) =>
       Effect.gen(function*() {
         const current = yield* config.current
+        remember(current)
         const scanner = ScannerConfig.scannerOf(current, instanceId)
-        if (scanner === undefined) {
+        if (scanner !== undefined) return { scanner, client: yield* get(scanner) }
+        const removed = lastKnown.get(instanceId)
+        if (removed === undefined) {
           return yield* Effect.fail(
-            WorkerError.make("config_invalid", `Scanner "${instanceId}" is not in ${current.file} any more; it was removed or renamed.`)
+            WorkerError.make(
+              "config_invalid",
+              `Scanner "${instanceId}" is not in ${current.file} and this worker never saw it (it was removed or renamed before this worker read the file); add it back to the file and reload (SIGHUP or nessus-admin config reload) so its scans can be finished.`
+            )
           )
         }
-        return { scanner, client: yield* get(scanner) }
+        yield* Effect.logDebug(`scanner ${instanceId} is no longer in ${current.file}; using its last-known settings for a task already running there`)
+        return { scanner: removed, client: yield* get(removed) }
       })
 
     return ScannerClients.of({ get, forInstance })

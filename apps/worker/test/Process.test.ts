@@ -1,7 +1,8 @@
 /**
  * The built `nessus-mcp-worker` binary as a process: a worker killed with SIGKILL mid-scan is taken over
  * without a second launch; SIGTERM hands the lease back at once and exits quickly; `/metrics` and
- * `/health/*` answer; a bad configuration exits with status 2. Run `pnpm --filter @nessus-mcp/worker build`
+ * `/health/*` answer; a bad configuration exits with status 2; SIGHUP and reload requests through Redis reload
+ * the scanners file, and a broken file is refused while the worker keeps working. Run `pnpm --filter @nessus-mcp/worker build`
  * first (the test spawns `bin/nessus-mcp-worker.js`, which loads `dist/`).
  */
 import { assert, describe, it } from "@effect/vitest"
@@ -9,7 +10,7 @@ import { Simulator } from "@nessus-mcp/nessus-simulator"
 import { Scheduler } from "@nessus-mcp/scheduler"
 import { Effect, Option } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
-import { writeFileSync } from "node:fs"
+import { readFileSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll } from "vitest"
@@ -23,7 +24,9 @@ beforeAll(async () => {
   sim = await Simulator.start({
     scanners: [
       { id: "k1", scanDurationMs: 1500, exportDelayMs: 30 },
-      { id: "t1", scanDurationMs: 30_000, exportDelayMs: 30 }
+      { id: "t1", scanDurationMs: 30_000, exportDelayMs: 30 },
+      { id: "r1", scanDurationMs: 300, exportDelayMs: 30 },
+      { id: "r2", scanDurationMs: 300, exportDelayMs: 30 }
     ]
   })
 })
@@ -178,6 +181,93 @@ describe("nessus-mcp-worker process", () => {
         yield* scheduler.cancel(task.id)
       }
     }).pipe(Effect.provide(schedulerLayer(f.yaml, f.prefix)), Effect.provide(captureLogs().layer))
+  })
+
+  it.live("SIGHUP and a reload request through Redis reload the scanners file; a broken file is refused, the old one stays and the worker keeps working", () => {
+    const dir = tempDir("reload")
+    const file = join(dir, "scanners.yaml")
+    const prefix = uniquePrefix()
+    const r1 = (capacity: number) => ({ id: "r1", url: sim.scanner("r1").url, capacity })
+    const r2 = { id: "r2", url: sim.scanner("r2").url, capacity: 2 }
+    writeFileSync(file, scannersYaml([r1(1)]))
+    return Effect.gen(function*() {
+      const scheduler = yield* Scheduler.Scheduler
+      const child = startWorker({
+        REDIS_URL: redisUrl(),
+        REDIS_KEY_PREFIX: prefix,
+        SCANNER_CONFIG: file,
+        DATA_DIR: join(dir, "data"),
+        WORKER_ID: "reloader",
+        WORKER_POLL_INITIAL: "50 millis",
+        WORKER_POLL_MAX: "100 millis",
+        WORKER_IDLE_INTERVAL: "50 millis"
+      })
+      const url = yield* metricsUrl(child)
+      // The capacity gauges come from the worker's own scheduler, i.e. the configuration in force there.
+      const capacities = Effect.promise(() =>
+        fetch(`${url}/metrics`).then((r) => r.text()).then((body) =>
+          Object.fromEntries([...body.matchAll(/^nessus_scanner_capacity\{pool="nessus",scanner_instance="(\w+)"\} (\d+)$/gm)].map((m) => [m[1], Number(m[2])]))
+        )
+      )
+      // /metrics reuses one store read for 200 ms: wait for the expected figures rather than read once.
+      const capacitiesBecome = (expected: Record<string, number>) =>
+        Effect.gen(function*() {
+          let last = yield* capacities
+          for (let i = 0; i < 50 && JSON.stringify(last) !== JSON.stringify(expected); i++) {
+            yield* Effect.sleep("100 millis")
+            last = yield* capacities
+          }
+          assert.deepStrictEqual(last, expected)
+        })
+      const logged = (event: string, from: number) =>
+        waitFor(`a ${event} log line`, () => child.lines.slice(from).find((l) => l["event"] === event))
+      assert.deepStrictEqual(yield* capacities, { r1: 1 })
+      const bound = (yield* scheduler.submit({ scanType: "untrusted", targets: "127.0.0.1", name: "for the new scanner", instance: "r2" })).task
+      assert.strictEqual((yield* scheduler.get(bound.id)).state, "queued", "r2 is not in the worker's file yet")
+
+      // SIGHUP: r1's capacity goes to 3 and r2 appears.
+      writeFileSync(file, scannersYaml([r1(3), r2]))
+      let mark = child.lines.length
+      child.process.kill("SIGHUP")
+      const reloaded = yield* logged("config_reloaded", mark)
+      assert.strictEqual(reloaded["trigger"], "SIGHUP")
+      assert.strictEqual(reloaded["file"], file)
+      yield* capacitiesBecome({ r1: 3, r2: 2 })
+      const done = yield* awaitTask(bound.id, isTerminal, "20 seconds")
+      assert.deepStrictEqual([done.state, done.instance], ["completed", "r2"], JSON.stringify(done.errors))
+
+      // A reload request through Redis (what `nessus-admin config reload` sends).
+      writeFileSync(file, scannersYaml([r1(2), r2]))
+      mark = child.lines.length
+      const requested = yield* scheduler.requestReload({ requestedBy: "process-test" })
+      assert.strictEqual(requested.listeners, 1, "the worker subscribed to reload requests")
+      const byRequest = yield* logged("config_reloaded", mark)
+      assert.include(String(byRequest["trigger"]), `reload request ${requested.request.id} from process-test`)
+      yield* capacitiesBecome({ r1: 2, r2: 2 })
+
+      // A broken file: refused with file, line and key; the previous configuration stays in force.
+      const good = readFileSync(file, "utf8")
+      const broken = good.replace("max_concurrent_scans: 2\n", "max_concurrent_scans: lots\n")
+      const badLine = broken.split("\n").findIndex((l) => l.includes("lots")) + 1
+      writeFileSync(file, broken)
+      mark = child.lines.length
+      child.process.kill("SIGHUP")
+      const refused = yield* logged("config_reload_failed", mark)
+      assert.strictEqual(refused["level"], "error")
+      assert.strictEqual(refused["file"], file)
+      assert.strictEqual(refused["line"], badLine)
+      assert.include(String(refused["key"]), "max_concurrent_scans")
+      assert.include(String(refused["message"]), "previous configuration stays in force")
+      assert.isNull(child.process.exitCode, "still running")
+      const after = (yield* scheduler.submit({ scanType: "untrusted", targets: "127.0.0.1", name: "after a refused reload" })).task
+      const finished = yield* awaitTask(after.id, isTerminal, "20 seconds")
+      assert.strictEqual(finished.state, "completed", JSON.stringify(finished.errors))
+      // Well past the 200 ms reuse of a store read: still the configuration from before the broken file.
+      assert.deepStrictEqual(yield* capacities, { r1: 2, r2: 2 })
+
+      child.process.kill("SIGTERM")
+      assert.strictEqual((yield* Effect.promise(() => child.exited)).code, 0)
+    }).pipe(Effect.provide(schedulerLayer(scannersYaml([r1(3), r2]), prefix)), Effect.provide(captureLogs().layer))
   })
 
   it.live("a configuration error exits with status 2 and a message naming the variable", () =>
