@@ -460,7 +460,9 @@ export const make = (options: Options): Effect.Effect<Service, never, Env | Scop
         const exportScan = (scanId: number) =>
           Effect.gen(function*() {
             if (task.phase === "validating" && (yield* Artifacts.nonEmptyFile(paths.nessus))) return
-            yield* recordPhase("exporting")
+            // Phases only move forward: a takeover in `validating` whose export is not on this host (another
+            // host's data directory) exports again without stepping back to `exporting`.
+            if (task.phase !== "validating") yield* recordPhase("exporting")
             yield* Artifacts.ensureDir(paths.dir)
             const { bytes } = yield* retried(client.exportScanToFile(scanId, paths.partial)).pipe(
               Effect.provide(NodeFileSystem.layer),
@@ -581,7 +583,17 @@ export const make = (options: Options): Effect.Effect<Service, never, Env | Scop
           metrics.circuitOpened(lease.instanceId)
           yield* Effect.logWarning(`circuit of scanner ${lease.instanceId} opened`)
         }
-      }).pipe(Effect.catch((e) => Effect.logError(`could not record the failure: ${e.message}`)))
+      }).pipe(
+        // Cancelled while the attempt was failing: the lease (and the scanner's slot) is ours to hand back
+        // now, rather than held until it expires.
+        Effect.catchIf((e) => e.reason === "task_cancelled", () =>
+          Effect.gen(function*() {
+            yield* scheduler.release(claim.lease)
+            metrics.scanFinished(claim.task.scanType, "cancelled")
+            yield* Effect.logInfo(`task cancelled while its attempt failed (${failure.reason}); lease handed back`)
+          })),
+        Effect.catch((e) => Effect.logError(`could not record the failure: ${e.message}`))
+      )
 
     const circuitState = (instanceId: string) =>
       scheduler.circuits.pipe(

@@ -23,7 +23,7 @@ import { Config as EffectConfig, Context, Effect, Layer, Option, Queue, Redacted
 import { readFile } from "node:fs/promises"
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, YAMLMap } from "yaml"
 import * as SchedulerError from "./SchedulerError.js"
-import type * as Task from "./Task.js"
+import * as Task from "./Task.js"
 import * as Targets from "./Targets.js"
 
 /**
@@ -127,17 +127,7 @@ export const credentialOf = (config: Config, name: string): NamedCredential | un
 const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
 const SECRET_KEY = /(^|\.)(password|secret_key|access_key|escalation_password)$/
-const elevations: ReadonlyArray<Task.Elevation> = [
-  "Nothing",
-  "sudo",
-  "su",
-  "su+sudo",
-  "pbrun",
-  "dzdo",
-  ".k5login",
-  "Cisco 'enable'",
-  "Checkpoint Gaia 'expert'"
-]
+const elevations: ReadonlyArray<Task.Elevation> = Task.Elevation.literals
 
 /**
  * The names of the environment variables a scanners file refers to.

@@ -143,8 +143,21 @@ export const fromConfigIssues = (file: string, issues: ReadonlyArray<ConfigIssue
   )
 }
 
+// ioredis attaches the failed command, arguments included, to a reply error (`command.args`: AUTH's
+// password, task data): keep only what identifies the failure, so logging or serialising the cause is safe.
+const bareCause = (cause: unknown): unknown => {
+  if (!(cause instanceof Error)) return cause
+  const bare = new Error(cause.message)
+  bare.name = cause.name
+  if (cause.stack !== undefined) bare.stack = cause.stack
+  const code = (cause as { readonly code?: unknown }).code
+  if (typeof code === "string" || typeof code === "number") Object.assign(bare, { code })
+  return bare
+}
+
 /**
- * Wraps a Redis failure. The message never carries command arguments (they may hold task data).
+ * Wraps a Redis failure. Neither the message nor the kept cause carries command arguments (they may hold
+ * task data or, for AUTH, the password).
  *
  * @category constructors
  */
@@ -152,7 +165,7 @@ export const backend = (operation: string, cause: unknown): SchedulerError =>
   make(
     "backend_unavailable",
     `Redis failed during ${operation}: ${cause instanceof Error ? cause.message : String(cause)}. Check that Redis is reachable (REDIS_URL) and running with maxmemory-policy noeviction.`,
-    { cause }
+    { cause: bareCause(cause) }
   )
 
 /**
