@@ -8,6 +8,7 @@
  * less than wall time. It isolates the part of `bench:mcp` that our code changes (factory, tool call,
  * logging, metrics, tracing) from HTTP parsing and socket writes, which both servers share. What it leaves
  * out of ours: the Host/Origin and bearer checks and the body parse of `HttpServer` (a few µs).
+ * `BENCH_ALL_TOOLS=1` builds every instance with all ten tools (no `calledToolOf`), to see what that costs.
  */
 import { createMcpHandler } from "@modelcontextprotocol/server"
 import * as McpServer from "@nessus-mcp/mcp-server/McpServer"

@@ -32,7 +32,7 @@ export const layer = (dataDir: string, sink?: Logging.Sink) =>
       Layer.provideMerge(Credentials.layer()),
       Layer.provideMerge(ScannerConfig.layerText(scannersYaml))
     )
-    return Layer.mergeAll(SchedulerScanService.layer, Metrics.layer, Logging.layer({ service: "nessus-mcp", level: (process.env["BENCH_LOG_LEVEL"] ?? "Info") as "Info", sink })).pipe(
+    return Layer.mergeAll(SchedulerScanService.layer, Metrics.layer, Logging.layer({ service: "nessus-mcp", level: "Info", sink })).pipe(
       Layer.provideMerge(backend),
       Layer.provide(Layer.succeed(ServerConfig.ServerConfig, config))
     )
