@@ -25,7 +25,7 @@ import { resolveSelectionUnsafe } from "../Findings.js"
 import { ValidatorError } from "../ValidatorError.js"
 import { type Compiled, compileFilters, type Filters, type HostKey } from "./filters.js"
 import type { FieldValue, Host, ScanMetadata } from "./model.js"
-import { materialize, type RawItem, rawField, setField, type Sink } from "./nessus.js"
+import { emptyMeta, materialize, type RawItem, rawField, setField, type Sink } from "./nessus.js"
 import { parseFile, unreadable } from "./parse.js"
 import { type Verdict, VerdictBuilder } from "./verdict.js"
 
@@ -323,20 +323,7 @@ export const buildIndex = async (nessusPath: string, indexDir: string, scanType:
   }
 }
 
-const emptyMetadata: ScanMetadata = {
-  report_name: null,
-  policy_name: null,
-  nessus_version: null,
-  nessus_build: null,
-  plugin_feed_version: null,
-  scanner_edition: null,
-  scanner_ip: null,
-  scan_type: null,
-  scan_policy: null,
-  scan_start: null,
-  scan_end: null,
-  scan_duration_seconds: null
-}
+const emptyMetadata: ScanMetadata = { report_name: null, policy_name: null, ...emptyMeta }
 
 // ---------------------------------------------------------------------------------------------------
 // Reading

@@ -451,7 +451,8 @@ export class NessusReader implements XmlHandler {
   }
 }
 
-const emptyMeta: Omit<ScanMetadata, "report_name" | "policy_name"> = {
+/** Scan metadata of an export without plugin 19506 (the report and policy names come from elsewhere). */
+export const emptyMeta: Omit<ScanMetadata, "report_name" | "policy_name"> = {
   nessus_version: null,
   nessus_build: null,
   plugin_feed_version: null,
