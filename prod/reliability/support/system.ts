@@ -6,6 +6,7 @@
  */
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client"
 import { Redis as IORedis } from "ioredis"
+import { dumpKeys } from "../../../config/testing/redis.js"
 import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
@@ -137,30 +138,7 @@ export const dumpRedis = async (url: string): Promise<string> => {
   const redis = new IORedis(url, { lazyConnect: true })
   await redis.connect()
   try {
-    const out: Array<string> = []
-    let cursor = "0"
-    do {
-      const [next, keys] = await redis.scan(cursor, "COUNT", 1000)
-      cursor = next
-      for (const key of keys) {
-        const type = await redis.type(key)
-        const value = type === "string"
-          ? await redis.get(key)
-          : type === "hash"
-          ? await redis.hgetall(key)
-          : type === "list"
-          ? await redis.lrange(key, 0, -1)
-          : type === "set"
-          ? await redis.smembers(key)
-          : type === "zset"
-          ? await redis.zrange(key, "0", "-1", "WITHSCORES")
-          : type === "stream"
-          ? await redis.xrange(key, "-", "+")
-          : `<unreadable type ${type}>`
-        out.push(`${key} ${JSON.stringify(value)}`)
-      }
-    } while (cursor !== "0")
-    return out.join("\n")
+    return await dumpKeys(redis)
   } finally {
     redis.disconnect()
   }
